@@ -1,0 +1,21 @@
+"""microgradnet: a scalar autograd engine for seeing backpropagation work.
+
+Example:
+    >>> from microgradnet import Value, grad
+    >>> x = Value(2.0, label="x")
+    >>> y = (x * x + x.exp()).tanh()
+    >>> y.backward()
+    >>> (g,) = grad(x**3, [x], create_graph=True)
+    >>> grad(g, [x])[0].data
+    12.0
+"""
+
+from .engine import Value as Value
+from .engine import define_op as define_op
+from .engine import grad as grad
+from .engine import is_grad_enabled as is_grad_enabled
+from .engine import no_grad as no_grad
+
+__version__ = "0.1.0"
+
+__all__ = ["Value", "__version__", "define_op", "grad", "is_grad_enabled", "no_grad"]

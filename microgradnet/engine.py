@@ -1,0 +1,739 @@
+"""The autograd engine: `Value`, reverse-mode `backward` and `grad`, `no_grad`, `define_op`.
+
+No derivative formula lives here: every rule is a row of :mod:`microgradnet.ops`, and this module
+only walks graphs and multiplies local derivatives by upstream gradients.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import numbers
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ContextDecorator
+from typing import Any, TypeAlias, TypeVar
+
+from . import ops
+from .ops import VARIADIC, Op
+
+__all__ = ["Value", "apply", "backward_order", "define_op", "grad", "is_grad_enabled", "no_grad"]
+
+Number: TypeAlias = int | float
+Operand: TypeAlias = "Value | int | float"
+F = TypeVar("F", bound=Callable[..., Any])
+
+_new = object.__new__
+
+
+# ----- grad mode -----
+class _GradMode(threading.local):
+    enabled = True
+
+
+_grad_mode = _GradMode()
+
+
+class no_grad(ContextDecorator):
+    """Context manager (and decorator) under which operations record no graph.
+
+    Results computed inside have no parents, so nothing is kept alive for a backward pass.
+    This context manager is thread local; it does not affect computation in other threads.
+    It also works as a decorator, with or without parentheses.
+
+    Example:
+        >>> x = Value(2.0)
+        >>> with no_grad():
+        ...     y = x * x
+        >>> y.parents
+        ()
+    """
+
+    def __new__(cls, func: F | None = None) -> Any:
+        self = super().__new__(cls)
+        if func is None:
+            return self
+        return self(func)
+
+    def __init__(self, func: Callable[..., Any] | None = None) -> None:
+        self._previous: list[bool] = []
+
+    def _recreate_cm(self) -> no_grad:
+        return type(self)()
+
+    def __enter__(self) -> None:
+        self._previous.append(_grad_mode.enabled)
+        _grad_mode.enabled = False
+
+    def __exit__(self, *exc_info: object) -> None:
+        _grad_mode.enabled = self._previous.pop()
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations in this thread currently record a graph."""
+    return _grad_mode.enabled
+
+
+# ----- input checks -----
+def _real_or_none(x: object) -> float | None:
+    """``float(x)`` for a real number (int, float, bool, NumPy scalar), else ``None``."""
+    if type(x) is float:
+        return x
+    if isinstance(x, numbers.Real) or type(x).__name__ == "bool_":
+        return float(x)  # type: ignore[arg-type]
+    return None
+
+
+def _to_float(x: object, what: str) -> float:
+    value = _real_or_none(x)
+    if value is None:
+        raise TypeError(
+            f"{what} must be a real number (int, float, bool or NumPy scalar), "
+            f"got {type(x).__name__}"
+        )
+    return value
+
+
+# ----- nodes -----
+def _node(op: Op, data: float, x: Any, y: Any) -> Value:
+    """A new result node. Its parents are kept only while grad mode is on."""
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if _grad_mode.enabled:
+        out._op = op
+        out._x = x
+        out._y = y
+    else:
+        out._op = out._x = out._y = None
+    return out
+
+
+def _leaf(data: float) -> Value:
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out._op = out._x = out._y = None
+    return out
+
+
+def _lift(x: object) -> Value | None:
+    """A constant leaf for a real number; ``None`` for anything else."""
+    if type(x) is Value:
+        return x  # type: ignore[return-value]
+    data = _real_or_none(x)
+    return None if data is None else _leaf(data)
+
+
+def _parents(node: Value) -> tuple[Value, ...]:
+    op = node._op
+    if op is None:
+        return ()
+    if op.arity == 2:
+        return (node._x, node._y)
+    if op.arity == 1:
+        return (node._x,)
+    return node._x
+
+
+class Value:
+    """One scalar in a computation graph: its ``data``, its ``grad`` and how it was made.
+
+    Args:
+        data: a real number (int, float, bool, NumPy scalar); stored as a ``float``.
+        label: a name shown in drawings and in ``repr``.
+
+    Raises:
+        TypeError: ``data`` is not a real number (a str, complex, None, list or array).
+
+    Example:
+        >>> x = Value(2.0, label="x")
+        >>> y = x * x + x.exp()
+        >>> y.backward()
+        >>> round(x.grad, 4)      # 2x + e**x at x = 2
+        11.3891
+    """
+
+    # Parents live in two slots rather than a tuple: one GC-tracked object per node.
+    # _x, _y: the two inputs of a binary op; the input and its constant argument (or None) of a
+    # unary op; the tuple of inputs and None for a variadic op.
+    __slots__ = ("_op", "_x", "_y", "data", "grad", "label")
+
+    data: float
+    grad: float
+    label: str
+
+    def __init__(self, data: Number, label: str = "") -> None:
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        self.data = _to_float(data, "Value data")
+        self.grad = 0.0
+        self.label = label
+        self._op: Op | None = None
+        self._x: Any = None
+        self._y: Any = None
+
+    # ----- graph structure -----
+    @property
+    def op(self) -> str:
+        """Name of the op that made this value (``"mul"``, ``"tanh"``); ``""`` for a leaf."""
+        return "" if self._op is None else self._op.name
+
+    @property
+    def op_record(self) -> Op | None:
+        """The :class:`~microgradnet.ops.Op` that made this value, ``None`` for a leaf."""
+        return self._op
+
+    @property
+    def op_arg(self) -> float | None:
+        """The constant argument of the op (an exponent, a slope), if it has one."""
+        op = self._op
+        return self._y if op is not None and op.const else None
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The inputs of the op that made this value, in order, duplicates kept (``x*x``)."""
+        return _parents(self)
+
+    # ----- arithmetic -----
+    def __add__(self, other: Operand) -> Value:
+        if type(other) is not Value and (other := _lift(other)) is None:
+            return NotImplemented
+        return _node(ops.ADD, self.data + other.data, self, other)
+
+    def __radd__(self, other: Operand) -> Value:  # other + self
+        if (other := _lift(other)) is None:
+            return NotImplemented
+        return _node(ops.ADD, other.data + self.data, other, self)
+
+    def __sub__(self, other: Operand) -> Value:
+        if type(other) is not Value and (other := _lift(other)) is None:
+            return NotImplemented
+        return _node(ops.SUB, self.data - other.data, self, other)
+
+    def __rsub__(self, other: Operand) -> Value:  # other - self
+        if (other := _lift(other)) is None:
+            return NotImplemented
+        return _node(ops.SUB, other.data - self.data, other, self)
+
+    def __mul__(self, other: Operand) -> Value:
+        if type(other) is not Value and (other := _lift(other)) is None:
+            return NotImplemented
+        return _node(ops.MUL, self.data * other.data, self, other)
+
+    def __rmul__(self, other: Operand) -> Value:  # other * self
+        if (other := _lift(other)) is None:
+            return NotImplemented
+        return _node(ops.MUL, other.data * self.data, other, self)
+
+    def __truediv__(self, other: Operand) -> Value:
+        if type(other) is not Value and (other := _lift(other)) is None:
+            return NotImplemented
+        return _node(ops.DIV, ops.DIV.forward(self.data, other.data), self, other)
+
+    def __rtruediv__(self, other: Operand) -> Value:  # other / self
+        if (other := _lift(other)) is None:
+            return NotImplemented
+        return _node(ops.DIV, ops.DIV.forward(other.data, self.data), other, self)
+
+    def __pow__(self, other: Operand, modulo: None = None) -> Value:
+        if modulo is not None:
+            return NotImplemented
+        if type(other) is Value:
+            return _node(ops.POW, ops.POW.forward(self.data, other.data), self, other)
+        exponent = _real_or_none(other)
+        if exponent is None:
+            return NotImplemented
+        return _node(ops.POW_CONST, ops.POW_CONST.forward(self.data, exponent), self, exponent)
+
+    def __rpow__(self, other: Operand) -> Value:  # other ** self
+        base = _real_or_none(other)
+        if base is None:
+            return NotImplemented
+        return _node(ops.RPOW, ops.RPOW.forward(self.data, base), self, base)
+
+    def __neg__(self) -> Value:
+        return _node(ops.NEG, -self.data, self, None)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __abs__(self) -> Value:
+        return _node(ops.ABS, abs(self.data), self, None)
+
+    # ----- functions -----
+    def exp(self) -> Value:
+        """e ** self."""
+        return _node(ops.EXP, ops.EXP.forward(self.data), self, None)
+
+    def log(self) -> Value:
+        """Natural logarithm; ``ValueError`` for a non-positive value."""
+        return _node(ops.LOG, ops.LOG.forward(self.data), self, None)
+
+    def sqrt(self) -> Value:
+        """Square root; ``ValueError`` for a negative value."""
+        return _node(ops.SQRT, ops.SQRT.forward(self.data), self, None)
+
+    def sin(self) -> Value:
+        """Sine (radians)."""
+        return _node(ops.SIN, ops.SIN.forward(self.data), self, None)
+
+    def cos(self) -> Value:
+        """Cosine (radians)."""
+        return _node(ops.COS, ops.COS.forward(self.data), self, None)
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent (stable for any finite input)."""
+        return _node(ops.TANH, ops.TANH.forward(self.data), self, None)
+
+    def sigmoid(self) -> Value:
+        """Logistic sigmoid 1 / (1 + e**-x) (stable for any finite input)."""
+        return _node(ops.SIGMOID, ops.SIGMOID.forward(self.data), self, None)
+
+    def relu(self) -> Value:
+        """max(0, x); its derivative at 0 is taken as 0."""
+        return _node(ops.RELU, ops.RELU.forward(self.data), self, None)
+
+    def leaky_relu(self, negative_slope: float = 0.01) -> Value:
+        """x for x > 0, else ``negative_slope * x``."""
+        slope = _to_float(negative_slope, "negative_slope")
+        return _node(ops.LEAKY_RELU, ops.LEAKY_RELU.forward(self.data, slope), self, slope)
+
+    @staticmethod
+    def sum(values: Iterable[Operand]) -> Value:
+        """The sum of ``values`` as one node (``Σ``), however many there are.
+
+        Example:
+            >>> Value.sum([Value(1.0), 2, Value(3.0)]).data
+            6.0
+        """
+        inputs = _lift_all(values, "Value.sum")
+        if not inputs:
+            return _leaf(0.0)
+        return _node(ops.SUM, ops.SUM.forward(*[v.data for v in inputs]), inputs, None)
+
+    @staticmethod
+    def dot(
+        weights: Sequence[Operand], inputs: Sequence[Operand], bias: Operand | None = None
+    ) -> Value:
+        """A neuron's weighted sum ``w·x + b`` as one node.
+
+        Args:
+            weights: the weights ``w``.
+            inputs: the inputs ``x``, as many as the weights.
+            bias: optional bias ``b``.
+
+        Raises:
+            ValueError: ``weights`` and ``inputs`` differ in length.
+        """
+        w = _lift_all(weights, "Value.dot weights")
+        x = _lift_all(inputs, "Value.dot inputs")
+        if len(w) != len(x):
+            raise ValueError(f"Value.dot: {len(w)} weights but {len(x)} inputs (they must match)")
+        parents = w + x if bias is None else (*w, *x, *_lift_all([bias], "Value.dot bias"))
+        return _node(ops.DOT, ops.DOT.forward(*[v.data for v in parents]), parents, None)
+
+    # ----- gradients -----
+    def backward(self, gradient: Number = 1.0) -> None:
+        """Reverse-mode differentiation over the whole graph below this value.
+
+        Every node's ``.grad`` gains d(self)/d(node) * ``gradient``. The gradients are computed
+        from the data alone and added at the end, so calling ``backward()`` twice gives exactly
+        twice the gradient. Works on graphs of any depth (no recursion).
+        """
+        seed = _to_float(gradient, "gradient")
+        grads = _backprop(self, seed, create_graph=False, wanted=None)
+        _check_defined(grads.values())
+        for node, g in grads.items():
+            node.grad += g
+
+    def detach(self) -> Value:
+        """A new leaf with the same data (and label), cut from this graph."""
+        return Value(self.data, self.label)
+
+    # ----- Python protocols -----
+    def __float__(self) -> float:
+        return self.data
+
+    def __lt__(self, other: Operand) -> bool:
+        return self.data < float(other)
+
+    def __le__(self, other: Operand) -> bool:
+        return self.data <= float(other)
+
+    def __gt__(self, other: Operand) -> bool:
+        return self.data > float(other)
+
+    def __ge__(self, other: Operand) -> bool:
+        return self.data >= float(other)
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={_short(self.data)}, grad={_short(self.grad)}{label})"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        # Jupyter shows a small graph as a drawing; anything going wrong falls back to text.
+        try:
+            from .viz import value_mimebundle
+
+            return value_mimebundle(self)
+        except Exception:
+            return {"text/plain": repr(self)}
+
+
+def _short(x: float) -> str:
+    """Six significant digits, still reading as a float (``2.0``, not ``2``)."""
+    text = f"{x:.6g}"
+    return text if any(c in text for c in ".einn") else text + ".0"
+
+
+def _lift_all(values: Iterable[Operand], what: str) -> tuple[Value, ...]:
+    lifted = []
+    for v in values:
+        node = _lift(v)
+        if node is None:
+            raise TypeError(f"{what}: expected Values or real numbers, got {type(v).__name__}")
+        lifted.append(node)
+    return tuple(lifted)
+
+
+# ----- applying any op -----
+def apply(op: Op, *args: Operand) -> Value:
+    """Apply ``op`` (a built-in row or a ``define_op`` op) to ``Value``s or real numbers."""
+    if op.const:
+        raise TypeError(f"{op.name}: ops with a constant argument are applied through Value")
+    if op.arity != VARIADIC and len(args) != op.arity:
+        raise TypeError(f"{op.name}: takes {op.arity} input(s), got {len(args)}")
+    inputs = _lift_all(args, op.name)
+    data = op.forward(*[v.data for v in inputs])
+    if op.arity == 2:
+        return _node(op, data, inputs[0], inputs[1])
+    if op.arity == 1:
+        return _node(op, data, inputs[0], None)
+    return _node(op, data, inputs, None)
+
+
+# ----- the backward walk -----
+# Note [iterative walk]
+# Graphs can be a million nodes deep, far past Python's recursion limit, so the topological sort
+# uses an explicit stack: a node is pushed back under an _EMIT marker before its parents, and is
+# emitted when the marker resurfaces, i.e. after all its parents (post-order). The walk then visits
+# nodes in reverse, each after all its consumers. Gradients are gathered in a dict; an undefined
+# local derivative (ops.UndefinedGradient) spreads through sums and products and is reported only
+# if it reaches a gradient that is actually returned.
+_EMIT = object()
+
+
+def _toposort(root: Value, wanted: set[Value] | None = None) -> list[Value]:
+    """Every node below ``root`` (only ``wanted`` ones if given), each after all its parents."""
+    order: list[Value] = []
+    visited: set[Value] = set()
+    stack: list[Any] = [root]
+    while stack:
+        node = stack.pop()
+        if node is _EMIT:
+            order.append(stack.pop())
+            continue
+        if node in visited:
+            continue
+        visited.add(node)
+        stack.append(node)
+        stack.append(_EMIT)
+        op = node._op
+        if op is None:
+            continue
+        if op.arity == 2:
+            parents: tuple[Value, ...] = (node._x, node._y)
+        elif op.arity == 1:
+            parents = (node._x,)
+        else:
+            parents = node._x
+        for parent in parents:
+            if parent not in visited and (wanted is None or parent in wanted):
+                stack.append(parent)
+    return order
+
+
+def backward_order(root: Value) -> list[Value]:
+    """The nodes below ``root`` in the order ``backward()`` processes them (``root`` first)."""
+    if type(root) is not Value:
+        raise TypeError(f"backward_order: expected a Value, got {type(root).__name__}")
+    return _toposort(root)[::-1]
+
+
+def _backprop(
+    root: Value, seed: Any, create_graph: bool, wanted: set[Value] | None
+) -> dict[Value, Any]:
+    """d(root)/d(node) * seed for every node below ``root`` (only ``wanted`` ones if given)."""
+    order = _toposort(root, wanted)
+    walk = _walk_building_graph if create_graph else _walk_floats
+    return walk(reversed(order), root, seed)
+
+
+def _walk_floats(nodes: Iterable[Value], root: Value, seed: float) -> dict[Value, Any]:
+    # The hot loop of every backward(): local derivatives on floats, one case per arity so that
+    # no tuple is built per node.
+    grads: dict[Value, Any] = {root: seed}
+    get = grads.get
+    node = root
+    try:
+        for node in nodes:
+            op = node._op
+            if op is None:
+                continue
+            g = grads[node]
+            arity = op.arity
+            if arity == 2:
+                x = node._x
+                y = node._y
+                dx, dy = op.derivative(x.data, y.data, node.data)
+                previous = get(x)
+                grads[x] = dx * g if previous is None else previous + dx * g
+                previous = get(y)
+                grads[y] = dy * g if previous is None else previous + dy * g
+            elif arity == 1:
+                x = node._x
+                if op.const:
+                    dx = op.derivative(x.data, node.data, node._y)
+                else:
+                    dx = op.derivative(x.data, node.data)
+                previous = get(x)
+                grads[x] = dx * g if previous is None else previous + dx * g
+            else:
+                parents = node._x
+                local = op.derivative(*[p.data for p in parents], node.data)
+                for x, dx in zip(parents, local, strict=True):
+                    previous = get(x)
+                    grads[x] = dx * g if previous is None else previous + dx * g
+    except (ArithmeticError, ValueError) as error:
+        raise _gradient_error(node, error) from error
+    return grads
+
+
+def _walk_building_graph(nodes: Iterable[Value], root: Value, seed: Value) -> dict[Value, Any]:
+    # create_graph=True: local derivatives on Values, so every gradient is itself a graph.
+    grads: dict[Value, Any] = {root: seed}
+    node = root
+    try:
+        for node in nodes:
+            op = node._op
+            if op is None:
+                continue
+            g = grads[node]
+            parents = _parents(node)
+            if op.const:
+                local: Any = (op.derivative(node._x, node, node._y),)
+            elif op.arity == 1:
+                local = (op.derivative(node._x, node),)
+            else:
+                local = op.derivative(*parents, node)
+            for x, dx in zip(parents, local, strict=True):
+                contribution = g if type(dx) is float and dx == 1.0 else dx * g
+                previous = grads.get(x)
+                grads[x] = contribution if previous is None else previous + contribution
+    except (ArithmeticError, ValueError) as error:
+        raise _gradient_error(node, error) from error
+    return grads
+
+
+def _check_defined(gradients: Iterable[Any]) -> None:
+    for g in gradients:
+        if type(g) is ops.UndefinedGradient:
+            raise ValueError(g.message)
+
+
+def _gradient_error(node: Value, error: Exception) -> Exception:
+    """The same error, its message naming the op whose derivative failed and its inputs."""
+    if node.op == "" or str(error).startswith(f"{node.op}:"):
+        return error
+    inputs = ", ".join(repr(p.data) for p in node.parents)
+    return type(error)(f"{node.op}: gradient undefined at input {inputs}: {error}")
+
+
+def _nodes_leading_to(root: Value, targets: Iterable[Value]) -> set[Value]:
+    """The nodes of ``root``'s graph from which some target can be reached (targets included)."""
+    targets = set(targets)
+    leads: dict[Value, bool] = {}
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            leads[node] = node in targets or any(leads[p] for p in _parents(node))
+        elif node not in leads:
+            stack.append((node, True))
+            stack.extend((p, False) for p in _parents(node) if p not in leads)
+    return {node for node, lead in leads.items() if lead}
+
+
+def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Value]:
+    """The gradients of ``output`` with respect to each of ``inputs``; no ``.grad`` is touched.
+
+    Args:
+        output: the value to differentiate.
+        inputs: the values to differentiate with respect to.
+        create_graph: build the gradients as graphs, so they can be differentiated again.
+
+    Returns:
+        One ``Value`` per input; ``Value(0.0)`` for an input ``output`` does not depend on.
+        Without ``create_graph`` the results are new leaves.
+
+    Example:
+        >>> x = Value(2.0)
+        >>> (g,) = grad(x ** 3, [x], create_graph=True)   # 3 x**2 = 12
+        >>> grad(g, [x])[0].data                           # 6 x = 12
+        12.0
+    """
+    if type(output) is not Value:
+        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    if isinstance(inputs, Value):
+        raise TypeError("grad: inputs must be a sequence of Values, e.g. [x]")
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if type(x) is not Value:
+            raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
+    seed: Any = _leaf(1.0) if create_graph else 1.0
+    grads = _backprop(output, seed, create_graph, _nodes_leading_to(output, inputs))
+    _check_defined(grads.get(x) for x in inputs)
+    results = []
+    for x in inputs:
+        g = grads.get(x)
+        if g is None:
+            results.append(_leaf(0.0))
+        elif type(g) is Value:
+            results.append(g)
+        else:
+            results.append(_leaf(g))
+    return results
+
+
+# ----- user-defined ops -----
+def _positional_arity(fn: Callable[..., Any]) -> int:
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        raise TypeError(f"define_op: cannot read the signature of {fn!r}") from None
+    if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
+        return VARIADIC
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    arity = sum(1 for p in parameters if p.kind in positional and p.default is p.empty)
+    if arity == 0:
+        raise TypeError(f"define_op: {getattr(fn, '__name__', fn)!r} takes no inputs")
+    return arity
+
+
+def _checked_forward(forward: Callable[..., Any], name: str) -> Callable[..., float]:
+    def checked(*xs: float) -> float:
+        try:
+            result = forward(*xs)
+        except (ArithmeticError, ValueError) as error:
+            inputs = ", ".join(repr(x) for x in xs)
+            raise type(error)(f"{name}: {error} (input {inputs})") from error
+        value = _real_or_none(result)
+        if value is None:
+            raise TypeError(
+                f"{name}: forward must return a real number, got {type(result).__name__}"
+            )
+        if math.isnan(value):
+            inputs = ", ".join(repr(x) for x in xs)
+            raise ValueError(f"{name}: forward returned NaN for input {inputs}")
+        return value
+
+    return checked
+
+
+def _checked_derivative(
+    derivative: Callable[..., Any], name: str, arity: int
+) -> Callable[..., Any]:
+    def check_local(d: Any) -> Any:
+        if type(d) is Value or isinstance(d, ops.UndefinedGradient):
+            return d
+        value = _real_or_none(d)
+        if value is None:
+            raise TypeError(
+                f"derivative of {name!r} must return real numbers or Values, got {type(d).__name__}"
+            )
+        if math.isnan(value):
+            raise ValueError(f"derivative of {name!r} returned NaN")
+        return value
+
+    def checked(*args: Any) -> Any:
+        n_inputs = arity or len(args) - 1
+        result = derivative(*args)
+        if isinstance(result, list | tuple):
+            if len(result) != n_inputs:
+                raise TypeError(
+                    f"derivative of {name!r} returned {len(result)} values for {n_inputs} input(s)"
+                )
+            locals_ = tuple(check_local(d) for d in result)
+            return locals_[0] if arity == 1 else locals_
+        if n_inputs != 1:
+            raise TypeError(
+                f"derivative of {name!r} returned 1 value for {n_inputs} inputs (return a tuple)"
+            )
+        return check_local(result)
+
+    return checked
+
+
+def define_op(
+    derivative: Callable[..., Any],
+    *,
+    name: str | None = None,
+    symbol: str | None = None,
+    domain: tuple[float, float] | None = None,
+) -> Callable[[Callable[..., float]], Callable[..., Any]]:
+    """Turn a float function into a differentiable op, built on the same record as the built-ins.
+
+    Args:
+        derivative: ``derivative(*inputs, out)`` returning d(out)/d(input), a tuple of them for
+            several inputs. It is called with floats, or with ``Value``s when a graph of the
+            gradient is being built, so write it with operators and the helpers of
+            :mod:`microgradnet.ops` (``exp``, ``cos``, ...) to get higher-order gradients.
+        name: op name in errors and drawings (default: the function's name).
+        symbol: short label for drawings (default: the name).
+        domain: open interval where the op is smooth, a hint for test generators.
+
+    Returns:
+        A decorator. The decorated function takes ``Value``s or numbers; with at least one
+        ``Value`` it returns a ``Value`` node, with plain numbers only a plain float.
+
+    Example:
+        >>> @define_op(derivative=lambda x, out: 2 * x)
+        ... def square(x):
+        ...     return x * x
+        >>> y = square(Value(3.0)); y.backward(); y.data
+        9.0
+    """
+    if not callable(derivative):
+        raise TypeError(f"define_op: derivative must be callable, got {type(derivative).__name__}")
+
+    def decorate(forward: Callable[..., float]) -> Callable[..., Any]:
+        if not callable(forward):
+            raise TypeError(f"define_op: expected a function, got {type(forward).__name__}")
+        arity = _positional_arity(forward)
+        op_name = name or getattr(forward, "__name__", "user_op")
+        op = Op(
+            op_name,
+            _checked_forward(forward, op_name),
+            _checked_derivative(derivative, op_name, arity),
+            symbol or op_name,
+            arity,
+            domain=domain,
+        )
+        ops.register_user_op(op)
+
+        @functools.wraps(forward)
+        def call(*args: Operand) -> Any:
+            if any(type(a) is Value for a in args):
+                return apply(op, *args)
+            if arity != VARIADIC and len(args) != arity:
+                raise TypeError(f"{op_name}: takes {arity} input(s), got {len(args)}")
+            return op.forward(*[_to_float(a, f"{op_name} input") for a in args])
+
+        call.op = op  # type: ignore[attr-defined]
+        return call
+
+    return decorate
