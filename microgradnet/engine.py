@@ -80,9 +80,14 @@ def _real_or_none(x: object) -> float | None:
     """``float(x)`` for a real number (int, float, bool, NumPy scalar), else ``None``."""
     if type(x) is float:
         return x
-    if isinstance(x, numbers.Real) or type(x).__name__ == "bool_":
+    if isinstance(x, numbers.Real) or _is_numpy_bool(x):
         return float(x)  # type: ignore[arg-type]
     return None
+
+
+def _is_numpy_bool(x: object) -> bool:
+    kind = type(x)
+    return kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
 
 
 def _to_float(x: object, what: str) -> float:
@@ -126,6 +131,18 @@ def _lift(x: object) -> Value | None:
         return x  # type: ignore[return-value]
     data = _real_or_none(x)
     return None if data is None else _leaf(data)
+
+
+def _reflected_operand(x: object, symbol: str) -> Value:
+    # A reflected method runs only after the left operand declined; raising here (rather than
+    # returning NotImplemented) keeps Python from trying sequence repetition ("ab" * x) and
+    # gives a message that names the offending type.
+    lifted = _lift(x)
+    if lifted is None:
+        raise TypeError(
+            f"unsupported operand type(s) for {symbol}: '{type(x).__name__}' and 'Value'"
+        )
+    return lifted
 
 
 def _parents(node: Value) -> tuple[Value, ...]:
@@ -205,8 +222,7 @@ class Value:
         return _node(ops.ADD, self.data + other.data, self, other)
 
     def __radd__(self, other: Operand) -> Value:  # other + self
-        if (other := _lift(other)) is None:
-            return NotImplemented
+        other = _reflected_operand(other, "+")
         return _node(ops.ADD, other.data + self.data, other, self)
 
     def __sub__(self, other: Operand) -> Value:
@@ -215,8 +231,7 @@ class Value:
         return _node(ops.SUB, self.data - other.data, self, other)
 
     def __rsub__(self, other: Operand) -> Value:  # other - self
-        if (other := _lift(other)) is None:
-            return NotImplemented
+        other = _reflected_operand(other, "-")
         return _node(ops.SUB, other.data - self.data, other, self)
 
     def __mul__(self, other: Operand) -> Value:
@@ -225,8 +240,7 @@ class Value:
         return _node(ops.MUL, self.data * other.data, self, other)
 
     def __rmul__(self, other: Operand) -> Value:  # other * self
-        if (other := _lift(other)) is None:
-            return NotImplemented
+        other = _reflected_operand(other, "*")
         return _node(ops.MUL, other.data * self.data, other, self)
 
     def __truediv__(self, other: Operand) -> Value:
@@ -235,8 +249,7 @@ class Value:
         return _node(ops.DIV, ops.DIV.forward(self.data, other.data), self, other)
 
     def __rtruediv__(self, other: Operand) -> Value:  # other / self
-        if (other := _lift(other)) is None:
-            return NotImplemented
+        other = _reflected_operand(other, "/")
         return _node(ops.DIV, ops.DIV.forward(other.data, self.data), other, self)
 
     def __pow__(self, other: Operand, modulo: None = None) -> Value:
@@ -252,7 +265,9 @@ class Value:
     def __rpow__(self, other: Operand) -> Value:  # other ** self
         base = _real_or_none(other)
         if base is None:
-            return NotImplemented
+            raise TypeError(
+                f"unsupported operand type(s) for **: '{type(other).__name__}' and 'Value'"
+            )
         return _node(ops.RPOW, ops.RPOW.forward(self.data, base), self, base)
 
     def __neg__(self) -> Value:
