@@ -1,0 +1,97 @@
+"""Numerically stable functions of several Values: ``logsumexp``, ``softmax``, ``log_softmax``.
+
+Each subtracts the largest input as a constant before exponentiating, so logits of any finite size
+(``±1000``) neither overflow nor lose the gradient. The shift is a plain float, not a node: the
+result does not depend on it mathematically, so its gradient would be zero anyway.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from . import ops
+from .engine import Value, apply
+
+__all__ = ["log_softmax", "logsumexp", "softmax", "softplus"]
+
+
+def _values(values: Sequence[Value | float] | Value | float, what: str) -> list[Value]:
+    if isinstance(values, Value):
+        return [values]
+    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+        if isinstance(values, int | float) and not isinstance(values, bool):
+            return [Value(values)]
+        raise TypeError(
+            f"{what} expects a sequence of Values or numbers, got {type(values).__name__}"
+        )
+    out = [v if type(v) is Value else Value(v) for v in values]
+    if not out:
+        raise ValueError(f"{what} needs at least one value, got an empty sequence")
+    return out
+
+
+def logsumexp(values: Sequence[Value | float]) -> Value:
+    """``log(Σ exp(v))`` computed stably.
+
+    Args:
+        values: Values or numbers (at least one).
+
+    Returns:
+        One ``Value``.
+
+    Raises:
+        ValueError: ``values`` is empty.
+
+    Example:
+        >>> round(logsumexp([1000.0, 1000.0]).data, 6)
+        1000.693147
+    """
+    xs = _values(values, "logsumexp")
+    shift = max(v.data for v in xs)
+    return Value.sum([(v - shift).exp() for v in xs]).log() + shift
+
+
+def softmax(values: Sequence[Value | float]) -> list[Value]:
+    """``exp(v) / Σ exp(v)`` for each value, computed stably.
+
+    Example:
+        >>> [round(p.data, 4) for p in softmax([1.0, 2.0, 3.0])]
+        [0.09, 0.2447, 0.6652]
+    """
+    xs = _values(values, "softmax")
+    shift = max(v.data for v in xs)
+    exps = [(v - shift).exp() for v in xs]
+    total = Value.sum(exps)
+    return [e / total for e in exps]
+
+
+def log_softmax(values: Sequence[Value | float]) -> list[Value]:
+    """``v - logsumexp(values)`` for each value: log-probabilities, exact for extreme logits.
+
+    Example:
+        >>> [round(p.data, 4) for p in log_softmax([0.0, 1000.0])]
+        [-1000.0, 0.0]
+    """
+    xs = _values(values, "log_softmax")
+    lse = logsumexp(xs)
+    return [v - lse for v in xs]
+
+
+def _softplus(x: float) -> float:
+    # log(1 + e**x) = max(x, 0) + log1p(e**-|x|): no overflow for large |x|.
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+# d/dx softplus(x) = sigmoid(x), written with the dual helper so higher orders work.
+SOFTPLUS = ops.Op("softplus", _softplus, lambda x, out: ops.sigmoid(x), "softplus")
+
+
+def softplus(x: Value | float) -> Value:
+    """``log(1 + exp(x))`` as one node, stable for any finite ``x``; its derivative is sigmoid.
+
+    Example:
+        >>> softplus(Value(1000.0)).data
+        1000.0
+    """
+    return apply(SOFTPLUS, x)

@@ -1,0 +1,218 @@
+"""Loss functions and penalties, each returning one ``Value``.
+
+Losses take Values or numbers (a single one where that is natural) and return the mean over the
+samples, like PyTorch's default ``reduction="mean"``. Sums are built with ``Value.sum`` or
+``Value.dot``, so a loss over ``n`` samples adds a few nodes per sample, not ``n`` additions.
+
+Example:
+    >>> from microgradnet import Value
+    >>> loss = hinge([Value(0.5), Value(-2.0)], [1, -1])
+    >>> loss.data                       # (relu(1 - 0.5) + relu(1 - 2)) / 2
+    0.25
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from .engine import Value
+from .functional import logsumexp, softplus
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "hinge",
+    "l1_penalty",
+    "l2_penalty",
+    "mse",
+]
+
+# PyTorch clamps each log of binary_cross_entropy at -100 so a saturated probability gives a
+# large finite loss rather than infinity; we do the same.
+_LOG_FLOOR = -100.0
+
+
+def _as_list(x: Any, what: str) -> list[Any]:
+    if isinstance(x, Value) or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
+        return [x]
+    if isinstance(x, str | bytes) or not isinstance(x, Iterable):
+        raise TypeError(
+            f"{what} must be a Value, a number or a sequence of them, got {type(x).__name__}"
+        )
+    return list(x)
+
+
+def _pair(a: Any, b: Any, names: tuple[str, str], loss: str) -> tuple[list[Any], list[Any]]:
+    xs, ys = _as_list(a, f"{loss}: {names[0]}"), _as_list(b, f"{loss}: {names[1]}")
+    if len(xs) != len(ys):
+        raise ValueError(
+            f"{loss}: {len(xs)} {names[0]} but {len(ys)} {names[1]} (lengths must match)"
+        )
+    if not xs:
+        raise ValueError(f"{loss}: needs at least one sample, got empty {names[0]}")
+    return xs, ys
+
+
+def _number(x: Any, what: str) -> float:
+    if isinstance(x, Value):
+        return x.data
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{what} must be a real number, got {type(x).__name__}")
+    return float(x)
+
+
+def _mean(terms: list[Value]) -> Value:
+    return Value.sum(terms) / len(terms)
+
+
+def mse(predictions: Any, targets: Any) -> Value:
+    """Mean squared error ``mean((p - t)**2)``.
+
+    Raises:
+        ValueError: different numbers of predictions and targets, or none.
+    """
+    ps, ts = _pair(predictions, targets, ("predictions", "targets"), "mse")
+    diffs = [p - t if isinstance(p, Value) else Value(p) - t for p, t in zip(ps, ts, strict=True)]
+    return Value.dot(diffs, diffs) / len(diffs)
+
+
+def _clamped_log(p: Value) -> Value:
+    if p.data > 0.0 and math.log(p.data) > _LOG_FLOOR:
+        return p.log()
+    return Value(_LOG_FLOOR)
+
+
+def binary_cross_entropy(probabilities: Any, targets: Any) -> Value:
+    """``-mean(t log p + (1 - t) log(1 - p))`` for probabilities ``p`` in [0, 1].
+
+    As in PyTorch each log is clamped at -100, so a probability of exactly 0 or 1 gives a large
+    finite loss. Prefer :func:`binary_cross_entropy_with_logits` on raw scores: it is stable.
+
+    Raises:
+        ValueError: a probability or target outside [0, 1], or mismatched lengths.
+    """
+    ps, ts = _pair(probabilities, targets, ("probabilities", "targets"), "binary_cross_entropy")
+    terms = []
+    for i, (p, t) in enumerate(zip(ps, ts, strict=True)):
+        p = p if isinstance(p, Value) else Value(p)
+        target = _number(t, f"binary_cross_entropy: targets[{i}]")
+        if not 0.0 <= p.data <= 1.0:
+            raise ValueError(
+                f"binary_cross_entropy: probabilities[{i}] = {p.data!r} is not in [0, 1]"
+            )
+        if not 0.0 <= target <= 1.0:
+            raise ValueError(f"binary_cross_entropy: targets[{i}] = {target!r} is not in [0, 1]")
+        # A zero-weighted log is skipped: it may be log(0), and contributes nothing.
+        if target == 1.0:
+            terms.append(-_clamped_log(p))
+        elif target == 0.0:
+            terms.append(-_clamped_log(1.0 - p))
+        else:
+            terms.append(-(target * _clamped_log(p) + (1.0 - target) * _clamped_log(1.0 - p)))
+    return _mean(terms)
+
+
+def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
+    """Binary cross-entropy of ``sigmoid(logits)``, computed stably from the logits.
+
+    Per sample ``softplus(x) - t * x`` (= ``-t log σ(x) - (1 - t) log(1 - σ(x))``), exact for
+    logits of any finite size.
+
+    Raises:
+        ValueError: a target outside [0, 1], or mismatched lengths.
+    """
+    xs, ts = _pair(logits, targets, ("logits", "targets"), "binary_cross_entropy_with_logits")
+    terms = []
+    for i, (x, t) in enumerate(zip(xs, ts, strict=True)):
+        target = _number(t, f"binary_cross_entropy_with_logits: targets[{i}]")
+        if not 0.0 <= target <= 1.0:
+            raise ValueError(
+                f"binary_cross_entropy_with_logits: targets[{i}] = {target!r} is not in [0, 1]"
+            )
+        x = x if isinstance(x, Value) else Value(x)
+        terms.append(softplus(x) - target * x if target else softplus(x))
+    return _mean(terms)
+
+
+def cross_entropy(logits: Sequence[Value | float], target_index: int) -> Value:
+    """Cross-entropy of one sample: ``-log_softmax(logits)[target_index]``, stable.
+
+    Args:
+        logits: the unnormalised class scores (at least one).
+        target_index: the true class, ``0 <= target_index < len(logits)``.
+
+    Raises:
+        TypeError: ``target_index`` is not an int.
+        ValueError: ``target_index`` out of range (the message names it and the class count).
+
+    Example:
+        >>> round(cross_entropy([2.0, 0.0, -1.0], 0).data, 4)
+        0.1698
+    """
+    xs = [
+        v if isinstance(v, Value) else Value(v) for v in _as_list(logits, "cross_entropy: logits")
+    ]
+    if isinstance(target_index, bool) or not isinstance(target_index, numbers.Integral):
+        raise TypeError(
+            f"cross_entropy: target_index must be an int, got {type(target_index).__name__}"
+        )
+    if not 0 <= target_index < len(xs):
+        raise ValueError(
+            f"cross_entropy: target_index {target_index} out of range for {len(xs)} logits "
+            f"(valid: 0 to {len(xs) - 1})"
+        )
+    return logsumexp(xs) - xs[int(target_index)]
+
+
+def hinge(scores: Any, labels: Any) -> Value:
+    """Max-margin (SVM) loss ``mean(relu(1 - y * s))`` with labels ``y`` in {-1, +1}.
+
+    Raises:
+        ValueError: a label other than -1 or +1, or mismatched lengths.
+    """
+    ss, ys = _pair(scores, labels, ("scores", "labels"), "hinge")
+    terms = []
+    for i, (s, y) in enumerate(zip(ss, ys, strict=True)):
+        label = _number(y, f"hinge: labels[{i}]")
+        if label not in (-1.0, 1.0):
+            raise ValueError(f"hinge: labels[{i}] = {y!r}, labels must be -1 or +1")
+        s = s if isinstance(s, Value) else Value(s)
+        terms.append((1.0 - s).relu() if label > 0 else (1.0 + s).relu())
+    return _mean(terms)
+
+
+def _alpha(alpha: Any, penalty: str) -> float:
+    value = _number(alpha, f"{penalty}: alpha")
+    if not (math.isfinite(value) and value >= 0.0):
+        raise ValueError(f"{penalty}: alpha must be a finite number >= 0, got {alpha!r}")
+    return value
+
+
+def _params(params: Any, penalty: str) -> list[Value]:
+    values = _as_list(params, f"{penalty}: params")
+    for i, p in enumerate(values):
+        if not isinstance(p, Value):
+            raise TypeError(f"{penalty}: params[{i}] must be a Value, got {type(p).__name__}")
+    return values
+
+
+def l1_penalty(params: Any, alpha: float) -> Value:
+    """``alpha * Σ |p|`` (a sum over the parameters, not a mean), e.g. ``model.parameters()``."""
+    a = _alpha(alpha, "l1_penalty")
+    return a * Value.sum([abs(p) for p in _params(params, "l1_penalty")])
+
+
+def l2_penalty(params: Any, alpha: float) -> Value:
+    """``alpha * Σ p**2`` (a sum, as micrograd's regulariser), one fused node for the sum.
+
+    Example:
+        >>> l2_penalty([Value(3.0), Value(4.0)], 0.5).data
+        12.5
+    """
+    a = _alpha(alpha, "l2_penalty")
+    ps = _params(params, "l2_penalty")
+    return a * Value.dot(ps, ps)
