@@ -1,0 +1,41 @@
+"""Seeing backpropagation: graph drawings, a step-through backward player and plots.
+
+Drawing needs Graphviz's ``dot`` program only to render (``.source`` always works); the plots
+import matplotlib when first called, so ``import microgradnet.viz`` stays quick.
+
+Example:
+    >>> from microgradnet import Value
+    >>> from microgradnet.viz import draw_dot
+    >>> x = Value(2.0, label="x")
+    >>> y = (x * x).tanh(); y.backward()
+    >>> draw_dot(y).source.count("shape=record")
+    3
+"""
+
+from ._graph import DEFAULT_MAX_NODES as DEFAULT_MAX_NODES
+from ._graph import INLINE_MAX_NODES as INLINE_MAX_NODES
+from ._graph import GraphTooLargeError as GraphTooLargeError
+from ._graph import draw_dot as draw_dot
+from ._graph import render as render
+from ._graph import value_mimebundle as value_mimebundle
+from ._player import BackpropPlayer as BackpropPlayer
+from ._player import BackwardStep as BackwardStep
+from ._player import backprop_frames as backprop_frames
+from ._player import backprop_html as backprop_html
+from ._player import backprop_player as backprop_player
+from ._player import backward_steps as backward_steps
+
+__all__ = [
+    "DEFAULT_MAX_NODES",
+    "INLINE_MAX_NODES",
+    "BackpropPlayer",
+    "BackwardStep",
+    "GraphTooLargeError",
+    "backprop_frames",
+    "backprop_html",
+    "backprop_player",
+    "backward_steps",
+    "draw_dot",
+    "render",
+    "value_mimebundle",
+]
