@@ -1,0 +1,185 @@
+"""micrograd's demo training step, microgradnet's MLP + losses vs micrograd 0.1.0, in one process.
+
+The step: MLP(2, [16, 16, 1]) on 100 two-moons points (``make_moons(100, noise=0.1,
+random_state=1)``), max-margin loss + 1e-4 L2, backward, SGD ``p.data -= 0.1 * p.grad``.
+micrograd runs micrograd's own code (``micrograd_shaped.py``); microgradnet runs ``nn.MLP``,
+``losses.hinge`` and ``losses.l2_penalty``. Both models start from the same weights, and the first
+losses are checked to agree before anything is timed.
+
+Steps of the two are interleaved, medians reported with the cyclic GC on and off; peak memory of
+one step is measured with tracemalloc in separate runs.
+
+Usage:
+    python benchmarks/bench_nn.py [--rounds 7] [--no-check] [--profile]
+
+Exit status 1 if a target is missed (>= 70x GC on, >= 12x GC off, peak memory >= 25x lower),
+unless ``--no-check``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import pstats
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from micrograd.engine import Value as MicrogradValue
+from micrograd_shaped import demo_loss, demo_step, make_mlp
+from sklearn.datasets import make_moons
+
+from microgradnet import losses
+from microgradnet.engine import backward_order
+from microgradnet.nn import MLP
+
+TARGET_GC_ON = 70.0
+TARGET_GC_OFF = 12.0
+TARGET_MEMORY = 25.0
+SEED = 1337
+LR = 0.1
+ALPHA = 1e-4
+
+
+def moons() -> tuple[list[list[float]], list[float]]:
+    X, y = make_moons(100, noise=0.1, random_state=1)
+    return X.tolist(), [float(2 * label - 1) for label in y]
+
+
+def our_loss(model: MLP, X: list[list[float]], y: list[float]) -> Any:
+    scores = [model(x) for x in X]
+    return losses.hinge(scores, y) + losses.l2_penalty(model.parameters(), ALPHA)
+
+
+def our_step(model: MLP, X: list[list[float]], y: list[float]) -> float:
+    total_loss = our_loss(model, X, y)
+    model.zero_grad()
+    total_loss.backward()
+    for p in model.parameters():
+        p.data -= LR * p.grad
+    return total_loss.data
+
+
+def micrograd_nodes(root: Any) -> int:
+    seen = {root}
+    stack = [root]
+    while stack:
+        for child in stack.pop()._prev:
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+    return len(seen)
+
+
+def timed(step: Callable[[], object]) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    step()
+    return time.perf_counter() - start
+
+
+def peak_memory(step: Callable[[], object]) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base, _ = tracemalloc.get_traced_memory()
+        step()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return peak - base
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7, help="timed steps per side and GC mode")
+    parser.add_argument("--no-check", action="store_true", help="report only, never fail")
+    parser.add_argument("--profile", action="store_true", help="profile microgradnet's step")
+    args = parser.parse_args(argv)
+
+    X, y = moons()
+    theirs = make_mlp(MicrogradValue, 2, [16, 16, 1], seed=SEED)
+    ours = MLP(2, [16, 16, 1], init="uniform", seed=SEED)
+
+    # Same weights, same data: the first losses must agree, or the comparison is meaningless.
+    their_first = demo_step(MicrogradValue, theirs, X, y)
+    our_first = our_step(ours, X, y)
+    if abs(their_first - our_first) > 1e-9 * max(1.0, abs(their_first)):
+        print(f"loss mismatch: micrograd {their_first!r}, microgradnet {our_first!r}")
+        return 1
+
+    their_nodes = micrograd_nodes(demo_loss(MicrogradValue, theirs, X, y)[0])
+    our_nodes = len(backward_order(our_loss(ours, X, y)))
+
+    times: dict[tuple[str, bool], list[float]] = {}
+    gc_was_enabled = gc.isenabled()
+    try:
+        for gc_on in (True, False):
+            (gc.enable if gc_on else gc.disable)()
+            for _ in range(args.rounds):
+                times.setdefault(("micrograd", gc_on), []).append(
+                    timed(lambda: demo_step(MicrogradValue, theirs, X, y))
+                )
+                times.setdefault(("microgradnet", gc_on), []).append(
+                    timed(lambda: our_step(ours, X, y))
+                )
+    finally:
+        (gc.enable if gc_was_enabled else gc.disable)()
+
+    their_memory = peak_memory(lambda: demo_step(MicrogradValue, theirs, X, y))
+    our_memory = peak_memory(lambda: our_step(ours, X, y))
+
+    def median_ms(side: str, gc_on: bool) -> float:
+        return 1e3 * statistics.median(times[(side, gc_on)])
+
+    rows = [
+        ("step, GC on (ms, median)", median_ms("micrograd", True), median_ms("microgradnet", True)),
+        (
+            "step, GC off (ms, median)",
+            median_ms("micrograd", False),
+            median_ms("microgradnet", False),
+        ),
+        ("peak memory per step (KiB)", their_memory / 1024, our_memory / 1024),
+        ("graph nodes per step", their_nodes, our_nodes),
+    ]
+    print(f"{'':28} {'micrograd':>12} {'microgradnet':>12} {'ratio':>8}")
+    for name, theirs_value, ours_value in rows:
+        print(
+            f"{name:28} {theirs_value:12.1f} {ours_value:12.1f} {theirs_value / ours_value:7.1f}x"
+        )
+
+    checks = [
+        ("speed, GC on", rows[0][1] / rows[0][2], TARGET_GC_ON),
+        ("speed, GC off", rows[1][1] / rows[1][2], TARGET_GC_OFF),
+        ("peak memory", their_memory / our_memory, TARGET_MEMORY),
+    ]
+    missed = []
+    print()
+    for name, ratio, target in checks:
+        verdict = "ok" if ratio >= target else "MISSED"
+        print(f"{name:14} {ratio:7.1f}x  (target >= {target:g}x)  {verdict}")
+        if ratio < target:
+            missed.append(name)
+
+    if args.profile:
+        gc.disable()
+        profiler = cProfile.Profile()
+        profiler.runcall(lambda: [our_step(ours, X, y) for _ in range(5)])
+        gc.enable()
+        print("\nmicrogradnet step, 5 runs, by internal time:")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+
+    return 1 if missed and not args.no_check else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
