@@ -24,6 +24,9 @@ from ._player import backprop_frames as backprop_frames
 from ._player import backprop_html as backprop_html
 from ._player import backprop_player as backprop_player
 from ._player import backward_steps as backward_steps
+from ._plots import plot_decision_boundary as plot_decision_boundary
+from ._plots import plot_function_and_gradient as plot_function_and_gradient
+from ._plots import plot_history as plot_history
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -36,6 +39,9 @@ __all__ = [
     "backprop_player",
     "backward_steps",
     "draw_dot",
+    "plot_decision_boundary",
+    "plot_function_and_gradient",
+    "plot_history",
     "render",
     "value_mimebundle",
 ]
