@@ -1,0 +1,177 @@
+"""Losses and penalties against torch.nn.functional (float64), in value and gradient."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import require_module
+
+from microgradnet import Value, losses
+
+TOL = 1e-10
+
+
+def _check(ours_loss: Value, ours_inputs: list[Value], t_loss, t_inputs) -> None:
+    """Backward on both sides; compare the loss and every input gradient."""
+    ours_loss.backward()
+    t_loss.backward()
+    assert ours_loss.data == pytest.approx(t_loss.item(), rel=TOL, abs=TOL)
+    for v, g in zip(ours_inputs, t_inputs.grad.tolist(), strict=True):
+        assert v.grad == pytest.approx(g, rel=TOL, abs=TOL)
+
+
+def _pair(torch, data: list[float]):
+    return [Value(x) for x in data], torch.tensor(data, dtype=torch.float64, requires_grad=True)
+
+
+def test_mse_matches_torch() -> None:
+    torch = require_module("torch")
+    preds, t_preds = _pair(torch, [0.5, -1.5, 2.0, 3.25])
+    targets = [1.0, -1.0, 0.0, 3.0]
+    _check(
+        losses.mse(preds, targets),
+        preds,
+        torch.nn.functional.mse_loss(t_preds, torch.tensor(targets, dtype=torch.float64)),
+        t_preds,
+    )
+
+
+@pytest.mark.parametrize(
+    ("probabilities", "targets"),
+    [
+        ([0.2, 0.9, 0.5, 0.01], [0.0, 1.0, 1.0, 0.3]),
+        ([1e-60, 1.0 - 1e-9, 0.7], [1.0, 0.0, 0.25]),
+    ],
+)
+def test_binary_cross_entropy_matches_torch(probabilities, targets) -> None:
+    torch = require_module("torch")
+    ps, t_ps = _pair(torch, probabilities)
+    t_targets = torch.tensor(targets, dtype=torch.float64)
+    ours = losses.binary_cross_entropy(ps, targets)
+    ours.backward()
+    theirs = torch.nn.functional.binary_cross_entropy(t_ps, t_targets)
+    theirs.backward()
+    assert ours.data == pytest.approx(theirs.item(), rel=TOL)
+    for v, g, p in zip(ps, t_ps.grad.tolist(), probabilities, strict=True):
+        if p > 1e-40:  # below e**-100 both clamp the log; torch then uses its own eps formula
+            assert v.grad == pytest.approx(g, rel=1e-6)
+
+
+def test_binary_cross_entropy_saturated_probability_gives_torchs_clamped_value() -> None:
+    torch = require_module("torch")
+    theirs = torch.nn.functional.binary_cross_entropy(
+        torch.tensor([0.0, 1.0], dtype=torch.float64), torch.tensor([1.0, 0.0], dtype=torch.float64)
+    )
+    assert losses.binary_cross_entropy([0.0, 1.0], [1.0, 0.0]).data == pytest.approx(theirs.item())
+
+
+@pytest.mark.parametrize(
+    "logits", [[0.0, 1.3, -2.2, 4.0], [1000.0, -1000.0, 0.0, 999.0], [-1000.0, 1000.0, 30.0, -30.0]]
+)
+def test_binary_cross_entropy_with_logits_matches_torch(logits) -> None:
+    torch = require_module("torch")
+    targets = [1.0, 0.0, 0.5, 1.0]
+    xs, t_xs = _pair(torch, logits)
+    _check(
+        losses.binary_cross_entropy_with_logits(xs, targets),
+        xs,
+        torch.nn.functional.binary_cross_entropy_with_logits(
+            t_xs, torch.tensor(targets, dtype=torch.float64)
+        ),
+        t_xs,
+    )
+
+
+@pytest.mark.parametrize(
+    ("logits", "target"),
+    [([0.2, -1.0, 3.0], 0), ([0.2, -1.0, 3.0], 2), ([1000.0, -1000.0, 0.0], 1), ([-1000.0], 0)],
+)
+def test_cross_entropy_matches_torch(logits, target) -> None:
+    torch = require_module("torch")
+    xs, t_xs = _pair(torch, logits)
+    _check(
+        losses.cross_entropy(xs, target),
+        xs,
+        torch.nn.functional.cross_entropy(t_xs.unsqueeze(0), torch.tensor([target])),
+        t_xs,
+    )
+
+
+def test_hinge_matches_torch_max_margin() -> None:
+    torch = require_module("torch")
+    scores = [0.5, -2.0, 1.5, -0.3, 0.9]
+    labels = [1, -1, -1, 1, 1]
+    xs, t_xs = _pair(torch, scores)
+    t_labels = torch.tensor(labels, dtype=torch.float64)
+    _check(losses.hinge(xs, labels), xs, torch.relu(1 - t_labels * t_xs).mean(), t_xs)
+
+
+def test_penalties_match_torch() -> None:
+    torch = require_module("torch")
+    data = [0.5, -2.0, 1.5, 0.0]
+    ps, t_ps = _pair(torch, data)
+    _check(losses.l2_penalty(ps, 1e-2), ps, 1e-2 * (t_ps**2).sum(), t_ps)
+    ps, t_ps = _pair(torch, data)
+    _check(losses.l1_penalty(ps, 0.3), ps, 0.3 * t_ps.abs().sum(), t_ps)
+
+
+def test_l2_penalty_of_a_shared_parameter_counts_it_twice() -> None:
+    p = Value(3.0)
+    loss = losses.l2_penalty([p, p], 1.0)
+    loss.backward()
+    assert loss.data == 18.0
+    assert p.grad == 12.0  # d/dp (2 p**2)
+
+
+def test_single_values_and_numbers_are_accepted() -> None:
+    assert losses.mse(Value(3.0), 1.0).data == 4.0
+    assert losses.mse(2, 0).data == 4.0
+    assert losses.hinge(Value(0.25), 1).data == 0.75
+
+
+def test_losses_stay_small_graphs() -> None:
+    from microgradnet.engine import backward_order
+
+    scores = [Value(0.1 * i) for i in range(50)]
+    loss = losses.hinge(scores, [1] * 50)
+    # 50 leaves + 50 constants + 50 (1 - s) + 50 relu + sum + n + mean
+    assert len(backward_order(loss)) <= 4 * 50 + 3
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda: losses.mse([1.0, 2.0], [1.0]), ["2 predictions", "1 targets"]),
+        (lambda: losses.hinge([1.0], [1, -1]), ["1 scores", "2 labels"]),
+        (lambda: losses.binary_cross_entropy([0.5], [1.0, 0.0]), ["1 probabilities", "2 targets"]),
+        (lambda: losses.binary_cross_entropy_with_logits([0.5, 1.0], [1.0]), ["2 logits"]),
+        (lambda: losses.hinge([1.0, 2.0], [1, 0]), ["labels[1]", "-1 or +1"]),
+        (lambda: losses.binary_cross_entropy([1.5], [1.0]), ["probabilities[0]", "1.5"]),
+        (lambda: losses.binary_cross_entropy([0.5], [2.0]), ["targets[0]", "2.0"]),
+        (lambda: losses.binary_cross_entropy_with_logits([0.5], [-1.0]), ["targets[0]"]),
+        (lambda: losses.cross_entropy([1.0, 2.0], 2), ["target_index 2", "2 logits"]),
+        (lambda: losses.cross_entropy([1.0, 2.0], -1), ["target_index -1"]),
+        (lambda: losses.mse([], []), ["at least one"]),
+        (lambda: losses.l2_penalty([Value(1.0)], -1.0), ["alpha", "-1.0"]),
+        (lambda: losses.l1_penalty([Value(1.0)], float("nan")), ["alpha"]),
+    ],
+)
+def test_bad_input_raises_value_error_naming_it(call, words) -> None:
+    with pytest.raises(ValueError) as info:
+        call()
+    for word in words:
+        assert word in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: losses.cross_entropy([1.0, 2.0], 1.0),
+        lambda: losses.cross_entropy([1.0, 2.0], True),
+        lambda: losses.mse("ab", "cd"),
+        lambda: losses.l2_penalty([1.0, 2.0], 0.1),
+        lambda: losses.hinge([1.0], ["1"]),
+    ],
+)
+def test_wrong_types_raise_type_error(call) -> None:
+    with pytest.raises(TypeError):
+        call()
