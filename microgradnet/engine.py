@@ -33,6 +33,10 @@ class _GradMode(threading.local):
 
 
 _grad_mode = _GradMode()
+# How many no_grad blocks are open in all threads. While it is 0 (nearly always), recording a
+# node skips the thread-local lookup, which costs more than the rest of the check.
+_open_no_grad_blocks = 0
+_no_grad_lock = threading.Lock()
 
 
 class no_grad(ContextDecorator):
@@ -63,10 +67,16 @@ class no_grad(ContextDecorator):
         return type(self)()
 
     def __enter__(self) -> None:
+        global _open_no_grad_blocks
         self._previous.append(_grad_mode.enabled)
         _grad_mode.enabled = False
+        with _no_grad_lock:
+            _open_no_grad_blocks += 1
 
     def __exit__(self, *exc_info: object) -> None:
+        global _open_no_grad_blocks
+        with _no_grad_lock:
+            _open_no_grad_blocks -= 1
         _grad_mode.enabled = self._previous.pop()
 
 
@@ -107,12 +117,12 @@ def _node(op: Op, data: float, x: Any, y: Any) -> Value:
     out.data = data
     out.grad = 0.0
     out.label = ""
-    if _grad_mode.enabled:
+    if _open_no_grad_blocks and not _grad_mode.enabled:
+        out._op = out._x = out._y = None
+    else:
         out._op = op
         out._x = x
         out._y = y
-    else:
-        out._op = out._x = out._y = None
     return out
 
 
@@ -360,7 +370,7 @@ class Value:
         twice the gradient. Works on graphs of any depth (no recursion).
         """
         seed = _to_float(gradient, "gradient")
-        grads = _backprop(self, seed, create_graph=False, wanted=None)
+        grads = _backprop(self, seed, create_graph=False)
         _check_defined(grads.values())
         for node, g in grads.items():
             node.grad += g
@@ -442,33 +452,43 @@ def apply(op: Op, *args: Operand) -> Value:
 _EMIT = object()
 
 
-def _toposort(root: Value, wanted: set[Value] | None = None) -> list[Value]:
-    """Every node below ``root`` (only ``wanted`` ones if given), each after all its parents."""
+def _toposort(root: Value, skip: Iterable[Value] = ()) -> list[Value]:
+    """Every node below ``root`` (none of ``skip`` nor what lies only below them), each after
+    all its parents."""
     order: list[Value] = []
-    visited: set[Value] = set()
+    visited: set[Value] = set(skip)
     stack: list[Any] = [root]
+    push, pop, mark, emit = stack.append, stack.pop, visited.add, order.append
     while stack:
-        node = stack.pop()
+        node = pop()
         if node is _EMIT:
-            order.append(stack.pop())
+            emit(pop())
             continue
         if node in visited:
             continue
-        visited.add(node)
-        stack.append(node)
-        stack.append(_EMIT)
+        mark(node)
         op = node._op
         if op is None:
+            emit(node)
             continue
-        if op.arity == 2:
-            parents: tuple[Value, ...] = (node._x, node._y)
-        elif op.arity == 1:
-            parents = (node._x,)
+        push(node)
+        push(_EMIT)
+        arity = op.arity
+        if arity == 2:
+            x = node._x
+            if x not in visited:
+                push(x)
+            x = node._y
+            if x not in visited:
+                push(x)
+        elif arity == 1:
+            x = node._x
+            if x not in visited:
+                push(x)
         else:
-            parents = node._x
-        for parent in parents:
-            if parent not in visited and (wanted is None or parent in wanted):
-                stack.append(parent)
+            for x in node._x:
+                if x not in visited:
+                    push(x)
     return order
 
 
@@ -480,10 +500,10 @@ def backward_order(root: Value) -> list[Value]:
 
 
 def _backprop(
-    root: Value, seed: Any, create_graph: bool, wanted: set[Value] | None
+    root: Value, seed: Any, create_graph: bool, skip: Iterable[Value] = ()
 ) -> dict[Value, Any]:
-    """d(root)/d(node) * seed for every node below ``root`` (only ``wanted`` ones if given)."""
-    order = _toposort(root, wanted)
+    """d(root)/d(node) * seed for every node below ``root``, not walking below ``skip``."""
+    order = _toposort(root, skip)
     walk = _walk_building_graph if create_graph else _walk_floats
     return walk(reversed(order), root, seed)
 
@@ -568,8 +588,8 @@ def _gradient_error(node: Value, error: Exception) -> Exception:
     return type(error)(f"{node.op}: gradient undefined at input {inputs}: {error}")
 
 
-def _nodes_leading_to(root: Value, targets: Iterable[Value]) -> set[Value]:
-    """The nodes of ``root``'s graph from which some target can be reached (targets included)."""
+def _nodes_not_leading_to(root: Value, targets: Iterable[Value]) -> set[Value]:
+    """The nodes of ``root``'s graph from which no target can be reached."""
     targets = set(targets)
     leads: dict[Value, bool] = {}
     stack: list[tuple[Value, bool]] = [(root, False)]
@@ -580,7 +600,7 @@ def _nodes_leading_to(root: Value, targets: Iterable[Value]) -> set[Value]:
         elif node not in leads:
             stack.append((node, True))
             stack.extend((p, False) for p in _parents(node) if p not in leads)
-    return {node for node, lead in leads.items() if lead}
+    return {node for node, lead in leads.items() if not lead}
 
 
 def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Value]:
@@ -610,7 +630,8 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
         if type(x) is not Value:
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
     seed: Any = _leaf(1.0) if create_graph else 1.0
-    grads = _backprop(output, seed, create_graph, _nodes_leading_to(output, inputs))
+    # Only paths that reach an input are walked: a gradient nobody asked for is never computed.
+    grads = _backprop(output, seed, create_graph, skip=_nodes_not_leading_to(output, inputs))
     _check_defined(grads.get(x) for x in inputs)
     results = []
     for x in inputs:
