@@ -1,17 +1,125 @@
-"""`microgradnet graph`: placeholder until its issue lands."""
+"""`microgradnet graph "EXPR" --var a=2 --var b=-3 [--out FILE]`: gradients of an expression.
+
+The expression is parsed by :mod:`microgradnet.expression` (an allow-list, never evaluated as
+Python). The command prints the output value and each variable's gradient, and writes the
+graph (``.svg``, ``.png``, ``.pdf``) or the step-through backward player (``.html``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+from pathlib import Path
 from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+OUTPUT_SUFFIXES = (".svg", ".png", ".pdf", ".html")
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("graph", help="(not yet available)")
+    parser = subparsers.add_parser(
+        "graph",
+        help="differentiate an expression and draw its graph",
+        description=(
+            "Parse an arithmetic expression over named variables (numbers, + - * / **, "
+            "exp log sqrt sin cos tanh sigmoid relu abs leaky_relu pow), run backward, print "
+            "each variable's gradient and optionally write the graph or a step-through player."
+        ),
+        epilog='example: microgradnet graph "tanh(a*b + c)" --var a=2 --var b=-3 --var c=10 '
+        "--out graph.svg",
+    )
+    parser.add_argument("expression", metavar="EXPR", help='the expression, e.g. "a*b + c"')
+    parser.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a variable and its value (repeat for each variable)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the graph (.svg, .png, .pdf) or the step-through backward player (.html)",
+    )
+    parser.add_argument(
+        "--rankdir", choices=("LR", "TB"), default="LR", help="layout direction (default LR)"
+    )
     parser.set_defaults(run=run)
+
+
+def _parse_var(text: str) -> tuple[str, float]:
+    from .cli import CommandError
+
+    name, sep, number = text.partition("=")
+    name, number = name.strip(), number.strip()
+    if not sep or not name or not number:
+        raise CommandError(f"--var {text!r} must look like NAME=VALUE, e.g. --var a=2")
+    if not name.isidentifier():
+        raise CommandError(f"--var {text!r}: {name!r} is not a valid variable name")
+    try:
+        value = float(number)
+    except ValueError:
+        raise CommandError(f"--var {text!r}: {number!r} is not a number") from None
+    if not math.isfinite(value):
+        raise CommandError(f"--var {text!r}: the value must be finite")
+    return name, value
+
+
+def _output_path(out: str | None) -> Path | None:
+    from .cli import CommandError
+
+    if out is None:
+        return None
+    path = Path(out)
+    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise CommandError(
+            f"--out {out!r}: unknown file type {path.suffix or '(none)'!r}; "
+            f"use {', '.join(OUTPUT_SUFFIXES)}"
+        )
+    if not path.parent.is_dir():
+        raise CommandError(f"--out {out!r}: the folder {str(path.parent)!r} does not exist")
+    if path.is_dir():
+        raise CommandError(f"--out {out!r} is a folder, not a file")
+    return path
+
+
+def _number(x: float) -> str:
+    return f"{x:.10g}"
 
 
 def run(args: argparse.Namespace) -> int:
     from .cli import CommandError
+    from .expression import parse_expression
 
-    raise CommandError("not implemented yet")
+    variables: dict[str, float] = {}
+    for text in args.var:
+        name, value = _parse_var(text)
+        if name in variables:
+            raise CommandError(f"--var {name} is given twice")
+        variables[name] = value
+    path = _output_path(args.out)
+
+    try:
+        out, leaves = parse_expression(args.expression, variables)
+        out.backward()
+    except (TypeError, ValueError, ArithmeticError) as error:
+        raise CommandError(" ".join(str(error).split())) from None
+
+    print(f"out = {_number(out.data)}")
+    for name, leaf in leaves.items():
+        print(f"d out / d {name} = {_number(leaf.grad)}")
+    if path is None:
+        return 0
+
+    from .viz import backprop_html, render
+
+    try:
+        if path.suffix.lower() == ".html":
+            backprop_html(out, path, rankdir=args.rankdir)
+        else:
+            render(out, path, rankdir=args.rankdir)
+    except (RuntimeError, ValueError, OSError) as error:
+        raise CommandError(" ".join(str(error).split())) from None
+    print(f"wrote {path}")
+    return 0
