@@ -147,7 +147,7 @@ def make_moons(
 def make_circles(
     n_samples: int = 100,
     noise: float = 0.0,
-    factor: float = 0.5,
+    factor: float = 0.8,
     seed: int | None = None,
     *,
     signed: bool = False,

@@ -6,9 +6,12 @@ Conventions:
   (one output) or a list of ``Value``s (several outputs), with a ``parameters()`` method;
 * ``loss(predictions, targets) -> Value`` receives a minibatch: ``predictions`` is the list of
   the model's outputs (a list of ``Value``s, or a list of lists for several outputs) and
-  ``targets`` the matching slice of ``y``. It returns the batch mean. A per-sample loss such as
-  ``losses.cross_entropy(logits, target_index)`` is recognised and averaged over the batch; a
-  loss may also be named by a string (``"hinge"``, ``"mse"``, ``"cross_entropy"``, ...);
+  ``targets`` the matching slice of ``y``. It returns the batch mean. A loss may also be named
+  by a string (``"hinge"``, ``"mse"``, ``"cross_entropy"``, ...). The library's losses are
+  adapted to multi-output models: ``losses.cross_entropy(logits, target_index)``, a per-sample
+  loss, is averaged over the batch; the element-wise ones (``mse``, ``hinge``, the binary
+  cross-entropies) get the outputs and targets flattened, i.e. the mean over every output of
+  every sample, as torch's ``reduction="mean"`` on an ``(N, C)`` tensor;
 * accuracy: for one output, labels in {-1, +1} are predicted by the sign of the output, labels
   in {0, 1} by ``output > 0.5`` (``> 0`` for ``hinge`` and ``binary_cross_entropy_with_logits``,
   whose outputs are scores); for several outputs, by the argmax against an int label or a
@@ -263,7 +266,28 @@ def _resolve_loss(loss: Any) -> _Loss:
     name = next((n for n in LOSS_NAMES if getattr(losses, n, None) is fn), "")
     if name in _PER_SAMPLE_LOSSES:
         return _Loss(_batch_mean(fn), name)
+    if name:
+        return _Loss(_flattening(fn), name)
     return _Loss(fn, name)
+
+
+def _flattening(elementwise_loss: Callable[[Any, Any], Value]) -> Callable[[list, list], Value]:
+    def batch_loss(predictions: list[Any], targets: list[Any]) -> Value:
+        if predictions and isinstance(predictions[0], Sequence):
+            predictions = [p for row in predictions for p in row]
+            targets = [t for row in targets for t in _row(row)]
+        return elementwise_loss(predictions, targets)
+
+    return batch_loss
+
+
+def _row(target: Any) -> Sequence[Any]:
+    if isinstance(target, str) or not isinstance(target, Sequence):
+        raise ValueError(
+            f"a model with several outputs needs one target per output (a list such as a "
+            f"one-hot row), got {target!r}; for class indices use cross_entropy"
+        )
+    return target
 
 
 def _batch_mean(sample_loss: Callable[[Any, Any], Value]) -> Callable[[list, list], Value]:

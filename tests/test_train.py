@@ -1,0 +1,471 @@
+"""Training loop: learning the classic problems, minibatches, history, callbacks, early stopping."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from microgradnet import Value, data, losses
+from microgradnet.nn import MLP, Neuron
+from microgradnet.optim import SGD, Adam, StepLR
+from microgradnet.train import Callback, EarlyStopping, History, evaluate, fit, predict
+
+
+def _params(model: Any) -> list[float]:
+    return [p.data for p in model.parameters()]
+
+
+class CountingSGD(SGD):
+    """SGD that counts its steps."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.steps = 0
+
+    def step(self, closure: Any = None) -> Any:
+        self.steps += 1
+        return super().step(closure)
+
+
+# ----- learning the classic problems -----
+def test_xor_learned_exactly_by_two_layer_mlp() -> None:
+    X, y = data.xor()
+    model = MLP(2, [8, 1], seed=0)
+    history = fit(
+        model,
+        X,
+        y,
+        loss=losses.mse,
+        optimizer=Adam(model.parameters(), lr=0.05),
+        epochs=150,
+        progress=False,
+    )
+    outputs = predict(model, X)
+    assert [int(o > 0.5) for o in outputs] == y
+    assert max(abs(o - t) for o, t in zip(outputs, y, strict=True)) < 0.05
+    assert history["accuracy"][-1] == 1.0
+    assert evaluate(model, X, y, losses.mse)["accuracy"] == 1.0
+
+
+def test_single_neuron_cannot_learn_xor() -> None:
+    """The negative control: a linear separator gets at most 3 of the 4 XOR cases."""
+    X, y = data.xor(signed=True)
+    neuron = Neuron(2, "linear", seed=0)
+    fit(
+        neuron,
+        X,
+        y,
+        loss=losses.hinge,
+        optimizer=Adam(neuron.parameters(), lr=0.1),
+        epochs=100,
+        progress=False,
+    )
+    assert evaluate(neuron, X, y)["accuracy"] <= 0.75
+
+
+@pytest.mark.parametrize("gate", ["and", "or", "nand", "nor"])
+def test_single_neuron_learns_linearly_separable_gates(gate: str) -> None:
+    X, y = data.logic_gate(gate, signed=True)
+    neuron = Neuron(2, "linear", seed=1)
+    fit(
+        neuron,
+        X,
+        y,
+        loss=losses.hinge,
+        optimizer=SGD(neuron.parameters(), lr=0.5),
+        epochs=100,
+        progress=False,
+    )
+    assert [1 if o > 0 else -1 for o in predict(neuron, X)] == y
+    assert evaluate(neuron, X, y, "hinge") == {"loss": 0.0, "accuracy": 1.0}
+
+
+def test_sigmoid_neuron_with_binary_cross_entropy() -> None:
+    X, y = data.logic_gate("or")
+    neuron = Neuron(2, "sigmoid", seed=0)
+    fit(
+        neuron,
+        X,
+        y,
+        loss=losses.binary_cross_entropy,
+        optimizer=Adam(neuron.parameters(), lr=0.2),
+        epochs=100,
+        progress=False,
+    )
+    assert [int(p > 0.5) for p in predict(neuron, X)] == y
+
+
+def test_two_moons_reaches_97_percent_held_out() -> None:
+    X, y = data.make_moons(200, noise=0.1, seed=0, signed=True)
+    X_train, X_test, y_train, y_test = data.train_test_split(
+        X, y, test_size=0.25, seed=0, stratify=True
+    )
+    model = MLP(2, [16, 16, 1], seed=0)
+    history = model.fit(
+        X_train,
+        y_train,
+        loss=losses.hinge,
+        optimizer=Adam(model.parameters(), lr=0.02),
+        epochs=25,
+        batch_size=16,
+        seed=0,
+        validation_data=(X_test, y_test),
+        progress=False,
+    )
+    result = evaluate(model, X_test, y_test, losses.hinge)
+    assert result["accuracy"] >= 0.97
+    assert history["val_accuracy"][-1] == result["accuracy"]
+    assert history["val_loss"][-1] == pytest.approx(result["loss"])
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def test_multiclass_blobs_with_cross_entropy_and_one_hot_mse() -> None:
+    X, y = data.make_blobs(60, centers=3, cluster_std=0.6, seed=2)
+    X, _, _ = data.standardize(X)
+    model = MLP(2, [8, 3], seed=0)
+    fit(
+        model,
+        X,
+        y,
+        loss=losses.cross_entropy,  # per sample; averaged over each batch by fit
+        optimizer=Adam(model.parameters(), lr=0.05),
+        epochs=20,
+        batch_size=10,
+        seed=0,
+        progress=False,
+    )
+    outputs = predict(model, X)
+    argmax = [max(range(3), key=row.__getitem__) for row in outputs]
+    expected = sum(a == t for a, t in zip(argmax, y, strict=True)) / len(y)
+    assert evaluate(model, X, y, "cross_entropy")["accuracy"] == expected >= 0.95
+
+    targets = data.one_hot(y, 3)
+    model = MLP(2, [8, 3], seed=0)
+    history = fit(
+        model,
+        X,
+        targets,
+        loss=losses.mse,
+        optimizer=Adam(model.parameters(), lr=0.05),
+        epochs=20,
+        batch_size=10,
+        seed=0,
+        progress=False,
+    )
+    assert history["accuracy"][-1] >= 0.9
+
+
+# ----- minibatches, shuffling, reproducibility -----
+def test_minibatch_count_and_full_batch_default() -> None:
+    X, y = data.make_moons(10, seed=0)
+    model = MLP(2, [4, 1], seed=0)
+    opt = CountingSGD(model.parameters(), lr=0.01)
+    fit(model, X, y, loss="mse", optimizer=opt, epochs=3, batch_size=4, progress=False)
+    assert opt.steps == 3 * 3  # batches of 4, 4, 2
+    opt.steps = 0
+    fit(model, X, y, loss="mse", optimizer=opt, epochs=3, progress=False)
+    assert opt.steps == 3
+
+
+def _run(seed: int) -> tuple[History, list[float]]:
+    X, y = data.make_moons(40, noise=0.2, seed=0, signed=True)
+    model = MLP(2, [6, 1], seed=0)
+    history = fit(
+        model,
+        X,
+        y,
+        loss=losses.hinge,
+        optimizer=SGD(model.parameters(), lr=0.05, momentum=0.9),
+        epochs=4,
+        batch_size=8,
+        seed=seed,
+        progress=False,
+    )
+    return history, _params(model)
+
+
+def test_reproducible_with_a_seed() -> None:
+    first, params = _run(seed=5)
+    second, params_again = _run(seed=5)
+    assert first.history == second.history
+    assert params == params_again
+    other, other_params = _run(seed=6)
+    assert other.history["loss"] != first.history["loss"]
+    assert other_params != params
+
+
+def test_shuffle_false_keeps_order() -> None:
+    seen: list[list[float]] = []
+
+    def model(x: list[float]) -> Value:
+        seen.append(x)
+        return Value(x[0]) * w
+
+    w = Value(1.0)
+    model.parameters = lambda: [w]  # type: ignore[attr-defined]
+    X = [[float(i)] for i in range(6)]
+    fit(model, X, [0.0] * 6, loss="mse", optimizer=SGD([w], lr=0.0), epochs=2, batch_size=4,
+        shuffle=False, progress=False)  # fmt: skip
+    assert seen == X + X
+
+
+# ----- history -----
+def test_history_contents_against_independent_computation() -> None:
+    X = [[-2.0], [-0.5], [0.25], [1.0]]
+    y = [-1, 1, 1, 1]
+    neuron = Neuron(1, "linear", seed=0)
+    w0, b0 = neuron.w[0].data, neuron.b.data
+    history = fit(
+        neuron,
+        X,
+        y,
+        loss=losses.hinge,
+        optimizer=SGD(neuron.parameters(), lr=0.1),
+        epochs=3,
+        shuffle=False,
+        validation_data=([[2.0], [-3.0]], [1, -1]),
+        progress=False,
+    )
+    # epoch 0, full batch: measured on the initial parameters, before the update
+    scores = [w0 * x[0] + b0 for x in X]
+    hinge = sum(max(0.0, 1.0 - t * s) for s, t in zip(scores, y, strict=True)) / len(y)
+    correct = sum((1 if s > 0 else -1) == t for s, t in zip(scores, y, strict=True))
+    assert history["loss"][0] == pytest.approx(hinge)
+    assert history["accuracy"][0] == correct / len(y)
+    assert history.epochs == [0, 1, 2] and len(history) == 3
+    assert sorted(history.keys()) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert all(len(v) == 3 for v in history.history.values())
+    assert all(type(v) is float for values in history.history.values() for v in values)
+    assert "val_loss" in history and "lr" not in history
+    with pytest.raises(KeyError, match="'lr' was not recorded"):
+        history["lr"]
+    assert repr(history).startswith("History(3 epochs: loss=")
+
+
+def test_regression_targets_get_no_accuracy() -> None:
+    X = [[0.0], [1.0], [2.0]]
+    y = [0.5, 1.5, 2.5]
+    neuron = Neuron(1, "linear", seed=0)
+    history = fit(neuron, X, y, loss="mse", optimizer=SGD(neuron.parameters(), lr=0.1),
+                  epochs=2, progress=False)  # fmt: skip
+    assert history.keys() == ["loss"]
+
+
+def test_scheduler_is_stepped_and_lr_logged() -> None:
+    X, y = data.logic_gate("and", signed=True)
+    neuron = Neuron(2, "linear", seed=0)
+    opt = SGD(neuron.parameters(), lr=0.4)
+    history = fit(neuron, X, y, loss="hinge", optimizer=opt, epochs=4,
+                  scheduler=StepLR(opt, step_size=2, gamma=0.5), progress=False)  # fmt: skip
+    assert history["lr"] == [0.4, 0.4, 0.2, 0.2]
+    assert opt.lr == 0.1
+
+
+def test_clip_grad_norm_limits_each_update() -> None:
+    w = Value(0.0)
+
+    def model(x: list[float]) -> Value:
+        return w * x[0]
+
+    model.parameters = lambda: [w]  # type: ignore[attr-defined]
+    fit(model, [[100.0]], [1000.0], loss="mse", optimizer=SGD([w], lr=1.0), epochs=1,
+        clip_grad_norm=0.5, progress=False)  # fmt: skip
+    assert w.data == pytest.approx(0.5, rel=1e-5)
+
+
+# ----- callbacks and early stopping -----
+def test_callback_returning_true_stops_and_all_hooks_run() -> None:
+    events: list[Any] = []
+
+    class Recorder(Callback):
+        def on_train_begin(self, model: Any) -> None:
+            events.append("begin")
+
+        def on_epoch_end(self, epoch: int, logs: Mapping[str, float]) -> bool | None:
+            events.append((epoch, sorted(logs)))
+            return None
+
+        def on_train_end(self, model: Any) -> None:
+            events.append("end")
+
+    def stop_at_two(epoch: int, logs: Mapping[str, float]) -> bool:
+        return epoch == 2
+
+    X, y = data.xor()
+    model = MLP(2, [4, 1], seed=0)
+    history = fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), lr=0.1),
+                  epochs=10, callbacks=[stop_at_two, Recorder()], progress=False)  # fmt: skip
+    assert len(history) == 3
+    assert events == ["begin"] + [(e, ["accuracy", "loss"]) for e in range(3)] + ["end"]
+
+
+def test_early_stopping_on_a_plateau() -> None:
+    X, y = data.xor()
+    model = MLP(2, [4, 1], seed=0)
+    stop = EarlyStopping(monitor="loss", patience=2)
+    history = fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), lr=0.0),
+                  epochs=20, callbacks=[stop], progress=False)  # fmt: skip
+    assert len(history) == 4  # epoch 0 sets the best, epochs 1-3 do not improve
+    assert stop.stopped_epoch == 3 and stop.best_epoch == 0
+
+
+def test_early_stopping_restores_best_parameters() -> None:
+    X, y = data.make_moons(30, noise=0.1, seed=0, signed=True)
+    X_val, y_val = data.make_moons(20, noise=0.1, seed=1, signed=True)
+    model = MLP(2, [4, 1], seed=0)
+    snapshots: dict[int, list[float]] = {}
+
+    def snapshot(epoch: int, logs: Mapping[str, float]) -> None:
+        snapshots[epoch] = _params(model)
+
+    # gradient ascent: the validation loss only gets worse, so epoch 0 stays the best
+    stop = EarlyStopping(monitor="val_loss", patience=1, restore_best=True)
+    fit(model, X, y, loss="hinge", optimizer=SGD(model.parameters(), lr=0.05, maximize=True),
+        epochs=10, validation_data=(X_val, y_val), callbacks=[snapshot, stop],
+        progress=False)  # fmt: skip
+    assert stop.best_epoch == 0 and stop.stopped_epoch == 2
+    assert snapshots[2] != snapshots[0]
+    assert _params(model) == snapshots[0]
+
+
+def test_early_stopping_max_mode_and_min_delta() -> None:
+    stop = EarlyStopping(monitor="val_accuracy", patience=0, min_delta=0.05, restore_best=False)
+    assert stop.mode == "max"
+    stop.on_train_begin(None)
+    assert stop.on_epoch_end(0, {"val_accuracy": 0.5}) is None
+    assert stop.on_epoch_end(1, {"val_accuracy": 0.56}) is None
+    assert stop.on_epoch_end(2, {"val_accuracy": 0.6}) is True  # +0.04 < min_delta
+    assert stop.best == 0.56 and stop.best_epoch == 1
+
+
+def test_early_stopping_on_unlogged_quantity_is_a_clear_error() -> None:
+    X, y = data.xor()
+    model = MLP(2, [4, 1], seed=0)
+    with pytest.raises(ValueError, match="monitors 'val_loss', which is not logged"):
+        fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), lr=0.1), epochs=3,
+            callbacks=[EarlyStopping()], progress=False)  # fmt: skip
+
+
+# ----- accuracy rules, prediction -----
+def _identity(x: list[Any]) -> Any:
+    return [Value(v) for v in x] if len(x) > 1 else Value(x[0])
+
+
+@pytest.mark.parametrize(
+    ("outputs", "targets", "loss", "expected"),
+    [
+        ([[0.3], [-0.2], [0.0]], [1, -1, 1], None, 2 / 3),  # sign; 0 counts as -1
+        ([[0.6], [0.4], [0.2]], [1, 1, 0], None, 2 / 3),  # probabilities: > 0.5
+        ([[0.3], [-0.2], [0.4]], [1, 0, 0], losses.binary_cross_entropy_with_logits, 2 / 3),
+        ([[0.1, 0.9, 0.0], [2.0, 1.0, 3.0]], [1, 0], None, 1 / 2),  # argmax vs index
+        ([[0.1, 0.9], [2.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]], None, 1 / 2),  # argmax vs one-hot
+    ],
+)
+def test_accuracy_rules(outputs: Any, targets: Any, loss: Any, expected: float) -> None:
+    result = evaluate(_identity, outputs, targets, loss)
+    assert result["accuracy"] == pytest.approx(expected)
+
+
+def test_evaluate_threshold_and_custom_metric() -> None:
+    def mean_output(outputs: list[float], targets: list[Any]) -> float:
+        return sum(outputs) / len(outputs)
+
+    result = evaluate(_identity, [[0.6], [0.8]], [1, 0], metrics=["accuracy", mean_output],
+                      threshold=0.7)  # fmt: skip
+    assert result == {"accuracy": 0.0, "mean_output": pytest.approx(0.7)}
+
+
+def test_predict_returns_floats_without_graph() -> None:
+    model = MLP(2, [3, 2], seed=0)
+    outputs = predict(model, [[0.5, -0.5]])
+    assert len(outputs) == 1 and len(outputs[0]) == 2
+    assert all(type(v) is float for v in outputs[0])
+
+
+# ----- progress bar -----
+_SCRIPT = """
+from microgradnet import data
+from microgradnet.nn import MLP
+from microgradnet.optim import SGD
+from microgradnet.train import fit
+X, y = data.xor()
+model = MLP(2, [2, 1], seed=0)
+fit(model, X, y, loss="mse", optimizer=SGD(model.parameters(), lr=0.1), epochs=3,
+    progress={progress})
+"""
+
+
+@pytest.mark.parametrize(
+    ("progress", "disable_env", "shown"),
+    [(True, None, True), (False, None, False), (True, "1", False)],
+)
+def test_progress_bar(progress: bool, disable_env: str | None, shown: bool) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
+    if disable_env is not None:
+        env["TQDM_DISABLE"] = disable_env
+    result = subprocess.run(
+        [sys.executable, "-c", _SCRIPT.format(progress=progress)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    if shown:
+        assert "training: 100%" in result.stderr
+        assert "3/3" in result.stderr and "loss=" in result.stderr and "acc=" in result.stderr
+    else:
+        assert result.stderr == ""
+
+
+# ----- bad arguments -----
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"y": [0, 1]}, ValueError, "X has 4 samples but y has 2"),
+        ({"X": [], "y": []}, ValueError, "X is empty"),
+        ({"epochs": -1}, ValueError, "epochs must be an int >= 0, got -1"),
+        ({"batch_size": 0}, ValueError, "batch_size must be an int >= 1, got 0"),
+        ({"loss": "l2"}, ValueError, "unknown loss 'l2'"),
+        ({"loss": 3}, TypeError, "loss must be a callable or a name"),
+        ({"metrics": ["f1"]}, ValueError, "unknown metric 'f1'"),
+        ({"callbacks": [42]}, TypeError, r"callbacks\[0\] must be a Callback"),
+        ({"optimizer": object()}, TypeError, "optimizer must have step"),
+        ({"scheduler": 0.5}, TypeError, "scheduler must have a step"),
+        ({"validation_data": ([[0.0, 0.0]], [])}, ValueError, "validation X has 1 samples"),
+        ({"clip_grad_norm": -1.0}, ValueError, "clip_grad_norm must be a number >= 0"),
+    ],
+)
+def test_bad_fit_arguments(kwargs: dict[str, Any], error: type, match: str) -> None:
+    X, y = data.xor()
+    model = MLP(2, [2, 1], seed=0)
+    arguments: dict[str, Any] = {
+        "X": X,
+        "y": y,
+        "loss": "mse",
+        "optimizer": SGD(model.parameters(), lr=0.1),
+        "epochs": 1,
+        "progress": False,
+    }
+    arguments.update(kwargs)
+    with pytest.raises(error, match=match):
+        fit(model, **arguments)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"patience": -1}, "patience must be an int >= 0"),
+        ({"min_delta": -0.1}, "min_delta must be a number >= 0"),
+        ({"mode": "up"}, "mode must be 'auto', 'min' or 'max'"),
+        ({"monitor": ""}, "monitor must be the name"),
+    ],
+)
+def test_bad_early_stopping_arguments(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        EarlyStopping(**kwargs)
