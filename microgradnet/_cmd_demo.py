@@ -1,17 +1,152 @@
-"""`microgradnet demo`: placeholder until its issue lands."""
+"""`microgradnet demo --out DIR`: train the two-moons MLP and write its pictures.
+
+Trains ``MLP(2, [16, 16, 1])`` with a hinge loss and Adam on scikit-learn's two moons (noise
+0.1), holding a quarter of the points out, with a progress bar; prints the final training and
+held-out accuracy; writes ``loss.png`` (the training curves), ``decision_boundary.png`` and
+``neuron.svg`` (the graph of one neuron's output on one sample, after backward) into ``DIR``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import time
+from pathlib import Path
 from typing import Any
+
+__all__ = ["add_parser", "run"]
+
+N_SAMPLES = 400
+LAYERS = [16, 16, 1]
+LEARNING_RATE = 0.02
+BATCH_SIZE = 16
 
 
 def add_parser(subparsers: Any) -> None:
-    parser = subparsers.add_parser("demo", help="(not yet available)")
+    parser = subparsers.add_parser(
+        "demo",
+        help="train an MLP on two moons and write its loss curve, decision boundary and graph",
+        description=(
+            "Train MLP(2, [16, 16, 1]) on the two-moons data set with a progress bar, print "
+            "the training and held-out accuracy, and write loss.png, decision_boundary.png "
+            "and neuron.svg into DIR."
+        ),
+        epilog="example: microgradnet demo --out demo-output",
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--epochs", type=_positive, default=40, metavar="N", help="training epochs (default 40)"
+    )
+    parser.add_argument(
+        "--seed", type=_seed, default=0, metavar="S", help="data, init and shuffle seed (default 0)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _output_dir(out: str) -> Path:
     from .cli import CommandError
 
-    raise CommandError("not implemented yet")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise CommandError(f"--out {out!r} exists and is not a directory")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(
+            f"--out {out!r}: cannot create the directory ({error.strerror})"
+        ) from None
+    return path
+
+
+def run(args: argparse.Namespace) -> int:
+    out = _output_dir(args.out)
+
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; no window, whatever the environment
+    import matplotlib.pyplot as plt
+
+    from . import data, losses, viz
+    from .cli import CommandError
+    from .engine import Value
+    from .nn import MLP
+    from .optim import Adam
+    from .train import evaluate, fit
+
+    X, y = data.make_moons(N_SAMPLES, noise=0.1, seed=args.seed, signed=True)
+    X_train, X_test, y_train, y_test = data.train_test_split(
+        X, y, test_size=0.25, seed=args.seed, stratify=True
+    )
+    model = MLP(2, LAYERS, seed=args.seed)
+    print(
+        f"two moons: {len(X_train)} training and {len(X_test)} held-out points; "
+        f"MLP(2, {LAYERS}) with {model.num_parameters()} parameters; hinge loss, "
+        f"Adam(lr={LEARNING_RATE}), batches of {BATCH_SIZE}, {args.epochs} epochs"
+    )
+    start = time.perf_counter()
+    history = fit(
+        model,
+        X_train,
+        y_train,
+        loss=losses.hinge,
+        optimizer=Adam(model.parameters(), lr=LEARNING_RATE),
+        epochs=args.epochs,
+        batch_size=BATCH_SIZE,
+        seed=args.seed,
+        validation_data=(X_test, y_test),
+        progress=not args.no_progress,
+    )
+    seconds = time.perf_counter() - start
+    train_accuracy = evaluate(model, X_train, y_train)["accuracy"]
+    test_accuracy = evaluate(model, X_test, y_test)["accuracy"]
+    print(f"trained in {seconds:.1f} s")
+    print(f"train accuracy: {train_accuracy:.1%}")
+    print(f"held-out accuracy: {test_accuracy:.1%}")
+
+    written = []
+    figure = viz.plot_history(history)
+    figure.savefig(out / "loss.png", dpi=100)
+    plt.close(figure)
+    written.append(out / "loss.png")
+    figure = viz.plot_decision_boundary(model, X, y)
+    figure.savefig(out / "decision_boundary.png", dpi=100)
+    plt.close(figure)
+    written.append(out / "decision_boundary.png")
+
+    # The first hidden neuron active on the first held-out sample, so gradients flow through it.
+    sample = X_test[0]
+    neurons = model.layers[0].neurons
+    neuron = next((n for n in neurons if n(sample).data > 0.0), neurons[0])
+    for i, w in enumerate(neuron.w):
+        w.label = f"w{i}"
+    neuron.b.label = "b"
+    output = neuron([Value(x, label=f"x{i}") for i, x in enumerate(sample)])
+    output.label = "out"
+    output.backward()
+    try:
+        viz.render(output, out / "neuron.svg")
+    except RuntimeError as error:
+        raise CommandError(str(error).splitlines()[0]) from None
+    written.append(out / "neuron.svg")
+    print("wrote " + ", ".join(str(path) for path in written))
+    return 0
