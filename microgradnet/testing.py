@@ -246,6 +246,31 @@ def _realize_builtin(op: Op, children: list[_Node], extra: Any) -> _Node:
     return _node(op, children)
 
 
+def _leaves(shape: Any) -> list[tuple[str, Any]]:
+    if isinstance(shape, tuple) and shape and shape[0] in ("var", "const"):
+        return [shape]
+    if isinstance(shape, tuple | list):
+        return [leaf for part in shape for leaf in _leaves(part)]
+    return []
+
+
+def _with_a_variable(shape: Any) -> Any:
+    """``shape``, or (when every leaf is a constant) the same with its first leaf made ``x0``."""
+    leaves = _leaves(shape)
+    if any(kind == "var" for kind, _ in leaves):
+        return shape
+    first = leaves[0]
+
+    def replace(part: Any) -> Any:
+        if part is first:
+            return ("var", 0)
+        if isinstance(part, tuple | list) and not (part and part[0] == "const"):
+            return type(part)(replace(p) for p in part)
+        return part
+
+    return replace(shape)
+
+
 def _realize(shape: Any, inputs: tuple[float, ...]) -> _Node:
     """Turn a drawn shape into an expression tree, in-domain and bounded at ``inputs``."""
     kind = shape[0]
@@ -594,21 +619,21 @@ def expressions(
                 f"[-{MAX_INPUT:g}, {MAX_INPUT:g}] for central differences to be meaningful"
             )
         op_list = _resolve_ops(chosen_ops, who)
-        leaves = st.one_of(
-            st.tuples(st.just("var"), st.integers(0, n - 1)),
-            st.tuples(st.just("const"), st.sampled_from(_CONSTANTS)),
-        )
+        variables = st.tuples(st.just("var"), st.integers(0, n - 1))
+        constants = st.tuples(st.just("const"), st.sampled_from(_CONSTANTS))
+        leaves = st.one_of(variables, st.one_of(variables, constants))  # 3 in 4 are variables
 
         def extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
             return st.one_of([_op_shapes(op, children) for op in op_list])
 
-        shapes = st.recursive(leaves, extend, max_leaves=leaves_max)
+        # The root is always an op: a bare leaf checks nothing.
+        shapes = extend(st.recursive(leaves, extend, max_leaves=leaves_max))
         points = st.lists(values(low, high), min_size=n, max_size=n).map(tuple)
 
         @st.composite
         def draw_expression(draw: st.DrawFn) -> Expression:
             inputs = draw(points)
-            root = _realize(draw(shapes), inputs)
+            root = _realize(_with_a_variable(draw(shapes)), inputs)
             return Expression(root, inputs, n)
 
         return draw_expression()
