@@ -132,7 +132,8 @@ def _caption(
     op = step.node.op_record
     assert op is not None
     lines.append(
-        f"Chain rule through {op.label(step.node.op_arg)}: each input gains {d} × ∂{name}/∂input."
+        f"Chain rule through the “{op.label(step.node.op_arg)}” op: each input gains "
+        f"{d} × ∂{name}/∂input."
     )
     for parent, local, contribution in step.flows[:_MAX_CAPTION_INPUTS]:
         lines.append(
