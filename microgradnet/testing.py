@@ -518,9 +518,11 @@ class Expression:
 
 
 # ----- the expressions strategy -----
-def _resolve_ops(chosen: object, who: str) -> list[Op]:
+def _resolve_ops(chosen: object, include_user_ops: object, who: str) -> list[Op]:
+    if not isinstance(include_user_ops, bool):
+        raise InvalidArgument(f"{who}: include_user_ops={include_user_ops!r} must be a bool")
     if chosen is None:
-        return [*ops.BUILTIN_OPS, *ops.user_ops()]
+        return [*ops.BUILTIN_OPS, *(ops.user_ops() if include_user_ops else ())]
     if isinstance(chosen, str | bytes) or not isinstance(chosen, Sequence | set | frozenset):
         raise InvalidArgument(f"{who}: ops={chosen!r} must be a list of ops or op names")
     user_by_name = {op.name: op for op in ops.user_ops()}
@@ -542,6 +544,8 @@ def _resolve_ops(chosen: object, who: str) -> list[Op]:
         resolved.append(op)
     if not resolved:
         raise InvalidArgument(f"{who}: ops is empty; give at least one op (or None for all)")
+    if include_user_ops:
+        resolved += [op for op in ops.user_ops() if op not in resolved]
     return resolved
 
 
@@ -572,6 +576,7 @@ def expressions(
     n_inputs: int = 2,
     max_leaves: int = 10,
     ops: Sequence[Op | Callable[..., Any] | str] | None = None,
+    include_user_ops: bool = False,
     min_value: float = -3.0,
     max_value: float = 3.0,
 ) -> st.SearchStrategy[Expression]:
@@ -590,7 +595,10 @@ def expressions(
         max_leaves: largest number of leaves (variables and constants) in the tree before
             domain wrappers are added.
         ops: the ops to use: ``ops.Op`` records, functions made by ``define_op``, or op names
-            (``"tanh"``). ``None``: every built-in op and every op made by ``define_op`` so far.
+            (``"tanh"``). ``None``: every built-in op.
+        include_user_ops: also use every op made by ``define_op`` so far (``ops.user_ops()``,
+            looked up when the strategy is first drawn from). Off by default, because every
+            imported module's ops would join in, deliberately wrong ones of a test suite too.
         min_value: smallest input (at least -100).
         max_value: largest input (at most 100).
 
@@ -618,7 +626,7 @@ def expressions(
                 f"{who}: min_value={low!r} and max_value={high!r} must be within "
                 f"[-{MAX_INPUT:g}, {MAX_INPUT:g}] for central differences to be meaningful"
             )
-        op_list = _resolve_ops(chosen_ops, who)
+        op_list = _resolve_ops(chosen_ops, include_user_ops, who)
         variables = st.tuples(st.just("var"), st.integers(0, n - 1))
         constants = st.tuples(st.just("const"), st.sampled_from(_CONSTANTS))
         leaves = st.one_of(variables, st.one_of(variables, constants))  # 3 in 4 are variables
