@@ -118,7 +118,12 @@ def _class_of(score: object) -> int:
     """The predicted class: ``score > 0`` for one score, the argmax for a list of logits."""
     if isinstance(score, Value | numbers.Real):
         return int(float(score) > 0.0)
-    if isinstance(score, Sequence) and score:
+    if (
+        isinstance(score, Sequence)
+        and not isinstance(score, str)
+        and score
+        and all(isinstance(s, Value | numbers.Real) for s in score)
+    ):
         values = [float(s) for s in score]
         return values.index(max(values))
     raise TypeError(
