@@ -1,0 +1,166 @@
+"""The safe expression parser: values and gradients vs sympy, and every refusal."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import sympy as sp
+
+from microgradnet.expression import (
+    MAX_LENGTH,
+    MAX_NODES,
+    ExpressionError,
+    parse_expression,
+)
+
+a, b, c = sp.symbols("a b c")
+POINT = {"a": 0.7, "b": -1.3, "c": 2.1}
+SYMPY_CASES = [
+    ("a*b + c", a * b + c),
+    ("tanh(a*b + c)", sp.tanh(a * b + c)),
+    ("a / b - c ** 2", a / b - c**2),
+    ("exp(a) * log(c) + sqrt(c)", sp.exp(a) * sp.log(c) + sp.sqrt(c)),
+    ("sin(a) * cos(b) / c", sp.sin(a) * sp.cos(b) / c),
+    ("sigmoid(a - b)", 1 / (1 + sp.exp(-(a - b)))),
+    ("b ** 3 + 2 ** a", b**3 + 2**a),
+    ("pow(c, a) - -b", c**a + b),
+    ("abs(b) * relu(a) + leaky_relu(b, 0.2)", -b * a + sp.Rational(1, 5) * b),
+    ("+a - (b * (c - 1)) ** 2 / 4", a - (b * (c - 1)) ** 2 / 4),
+]
+
+
+@pytest.mark.parametrize(("text", "reference"), SYMPY_CASES, ids=[t for t, _ in SYMPY_CASES])
+def test_value_and_gradients_match_sympy(text, reference):
+    out, leaves = parse_expression(text, POINT)
+    out.backward()
+    subs = {a: POINT["a"], b: POINT["b"], c: POINT["c"]}
+    assert out.data == pytest.approx(float(reference.subs(subs)), rel=1e-12)
+    for symbol, name in ((a, "a"), (b, "b"), (c, "c")):
+        expected = float(sp.diff(reference, symbol).subs(subs))
+        assert leaves[name].grad == pytest.approx(expected, rel=1e-10, abs=1e-12), name
+
+
+def test_leaves_are_labelled_and_ordered_and_the_result_is_out():
+    out, leaves = parse_expression("a*b + 1", {"b": 2, "a": 3})
+    assert list(leaves) == ["b", "a"]
+    assert [leaf.label for leaf in leaves.values()] == ["b", "a"]
+    assert not any(leaf.parents for leaf in leaves.values())
+    assert out.label == "out"
+    assert out.parents[0].label == "a*b"  # an intermediate result carries its text
+
+
+def test_a_constant_exponent_stays_a_constant():
+    out, leaves = parse_expression("b ** 2", {"b": -3})
+    out.backward()
+    assert out.op == "pow_const" and out.op_arg == 2.0
+    assert leaves["b"].grad == -6.0  # no log of a negative base involved
+
+
+def test_constant_parts_are_folded():
+    out, leaves = parse_expression("a * (2 * 3 - 1)", {"a": 4})
+    out.backward()
+    assert out.data == 20.0 and leaves["a"].grad == 5.0
+    assert sorted(p.data for p in out.parents) == [4.0, 5.0]
+
+
+def test_a_bare_variable_and_a_bare_number():
+    out, leaves = parse_expression("a", {"a": 2})
+    assert out is leaves["a"] and out.label == "a"
+    out, leaves = parse_expression(" 1.5 ", {})
+    assert out.data == 1.5 and leaves == {}
+
+
+def test_unused_variables_get_zero_gradient():
+    out, leaves = parse_expression("a * a", {"a": 3, "b": 1})
+    out.backward()
+    assert (leaves["a"].grad, leaves["b"].grad) == (6.0, 0.0)
+
+
+REFUSED = [
+    ("a.real", "attribute access", "a.real"),
+    ("a.__class__", "attribute access", "a.__class__"),
+    ("a[0]", "subscripts", "a[0]"),
+    ("[x for x in a]", "comprehensions", "[x for x in a]"),
+    ("sum(x for x in a)", "unknown function", "'sum'"),
+    ("(lambda: a)()", "calls to anything but a function name", "(lambda: a)()"),
+    ("lambda: a", "lambdas", "lambda: a"),
+    ("exp(x=a)", "keyword arguments", "exp(x=a)"),
+    ("exp(*a)", "starred", "*a"),
+    ("d + a", "unknown name 'd'", "'d'"),
+    ("foo(a)", "unknown function 'foo'", "'foo'"),
+    ("__import__('os').system('true')", "calls to anything but", "__import__('os').system"),
+    ("__import__('os')", "unknown function '__import__'", "'__import__'"),
+    ("open('x', 'w')", "unknown function 'open'", "'open'"),
+    ("exp", "exp is a function", "exp"),
+    ("a // b", "operator //", "a // b"),
+    ("a % b", "operator %", "a % b"),
+    ("a < b", "comparisons", "a < b"),
+    ("a and b", "boolean operators", "a and b"),
+    ("not a", "operator not", "not a"),
+    ("a if b else c", "conditional", "a if b else c"),
+    ("(a := 2)", "assignment", "a := 2"),
+    ("'text'", "str", "'text'"),
+    ("True", "bool", "True"),
+    ("2j", "complex", "2j"),
+    ("1e999", "too large", "1e999"),
+    ("(a, b)", "tuples", "(a, b)"),
+    ("a +", "syntax error", "a +"),
+    ("import os", "syntax error", "import os"),
+    ("a\nb", "syntax error", "a b"),
+    ("", "empty", ""),
+    ("exp(a, b)", "takes 1 argument", "exp(a, b)"),
+    ("leaky_relu(a, b)", "slope must be a number", "leaky_relu"),
+    ("log(-1)", "log", "log(-1)"),
+    ("a / 0", "division", "a / 0"),
+    ("9 ** 9 ** 9 * a", "overflow", "9 ** 9 ** 9"),
+    ("exp(exp(a * 100))", "overflow", "exp(a * 100)"),
+]
+
+
+@pytest.mark.parametrize(("text", "reason", "piece"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_refusals_name_the_offending_piece_in_one_line(text, reason, piece):
+    with pytest.raises(ExpressionError) as info:
+        parse_expression(text, {"a": 2.0, "b": -3.0, "c": 1.0})
+    message = str(info.value)
+    assert "\n" not in message
+    assert reason in message
+    assert piece in message
+
+
+def test_expression_error_is_a_value_error():
+    assert issubclass(ExpressionError, ValueError)
+
+
+def test_oversized_input_is_refused():
+    with pytest.raises(ExpressionError, match=f"too long: {MAX_LENGTH + 1} characters"):
+        parse_expression("a" + " " * MAX_LENGTH, {"a": 1})
+    text = "a"
+    while text.count("a") * 4 <= MAX_NODES:
+        text = f"({text})*({text})"
+    assert len(text) <= MAX_LENGTH
+    with pytest.raises(ExpressionError, match=f"more than {MAX_NODES} syntax nodes"):
+        parse_expression(text, {"a": 1})
+    with pytest.raises(ExpressionError, match="nested too deeply"):
+        parse_expression("-" * 300 + "a", {"a": 1})
+
+
+@pytest.mark.parametrize(
+    ("variables", "error", "match"),
+    [
+        ({"exp": 1}, ValueError, "function"),
+        ({"2x": 1}, ValueError, "not a valid name"),
+        ({"lambda": 1}, ValueError, "not a valid name"),
+        ({"a": "1"}, TypeError, "real number"),
+        ({"a": math.inf}, ValueError, "finite"),
+        ([("a", 1)], TypeError, "dict"),
+    ],
+)
+def test_bad_variables_are_refused(variables, error, match):
+    with pytest.raises(error, match=match):
+        parse_expression("1", variables)
+
+
+def test_text_must_be_a_string():
+    with pytest.raises(TypeError, match="str"):
+        parse_expression(b"a", {"a": 1})
