@@ -8,7 +8,7 @@ Example:
     >>> from microgradnet.viz import draw_dot
     >>> x = Value(2.0, label="x")
     >>> y = (x * x).tanh(); y.backward()
-    >>> draw_dot(y).source.count("shape=record")
+    >>> draw_dot(y).source.count("| grad ")    # x, x * x and the tanh
     3
 """
 
