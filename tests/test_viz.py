@@ -292,3 +292,11 @@ def test_jupyter_bundle_never_raises():
 
     value = Broken(1.0)
     assert value_mimebundle(value) == {"text/plain": repr(value)}
+
+
+def test_max_nodes_guard_stops_counting_a_huge_graph():
+    x = Value(0.0)
+    for _ in range(60_000):
+        x = x + 1.0  # two new values per step
+    with pytest.raises(ValueError, match="more than 100000 values, more than max_nodes=500"):
+        draw_dot(x)

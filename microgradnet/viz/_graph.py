@@ -21,6 +21,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_NODES = 500
+_COUNT_CAP = 100_000
 # Jupyter draws a Value only up to this size; a bigger graph shows as text.
 INLINE_MAX_NODES = 150
 
@@ -74,9 +75,21 @@ def _walk(root: Value, limit: int | None = None) -> list[Value]:
     return order if limit is None or len(seen) <= limit else list(seen)
 
 
-def count_values(root: Value) -> int:
-    """The number of distinct values in the graph below ``root`` (``root`` included)."""
-    return len(_walk(root))
+def count_values(root: Value, stop_after: int | None = None) -> int:
+    """The number of distinct values below ``root`` (``root`` included), iteratively.
+
+    With ``stop_after``, counting stops once the count exceeds it (``stop_after + 1``).
+    """
+    seen = {root}
+    stack = [root]
+    while stack:
+        for parent in stack.pop().parents:
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+        if stop_after is not None and len(seen) > stop_after:
+            return stop_after + 1
+    return len(seen)
 
 
 def node_names(nodes: list[Value]) -> dict[Value, str]:
@@ -105,9 +118,12 @@ def _check_max_nodes(max_nodes: object) -> int:
 def _nodes_within_limit(root: Value, max_nodes: int, what: str) -> list[Value]:
     nodes = _walk(root, limit=max_nodes)
     if len(nodes) > max_nodes:
-        total = count_values(root)
+        # Counting stops at a cap, so that refusing a huge graph stays quick.
+        cap = max(_COUNT_CAP, max_nodes)
+        total = count_values(root, stop_after=cap)
+        size = f"more than {cap}" if total > cap else str(total)
         raise GraphTooLargeError(
-            f"{what}: the graph has {total} values, more than max_nodes={max_nodes}; "
+            f"{what}: the graph has {size} values, more than max_nodes={max_nodes}; "
             f"draw a smaller part of it or pass a larger max_nodes"
         )
     return nodes
