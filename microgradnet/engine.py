@@ -358,7 +358,14 @@ class Value:
         x = _lift_all(inputs, "Value.dot inputs")
         if len(w) != len(x):
             raise ValueError(f"Value.dot: {len(w)} weights but {len(x)} inputs (they must match)")
-        parents = w + x if bias is None else (*w, *x, *_lift_all([bias], "Value.dot bias"))
+        if bias is None:
+            parents = w + x
+        else:
+            parents = (
+                *w,
+                *x,
+                bias if type(bias) is Value else _lift_all([bias], "Value.dot bias")[0],
+            )
         return _node(ops.DOT, ops.DOT.forward(*[v.data for v in parents]), parents, None)
 
     # ----- gradients -----
@@ -416,8 +423,14 @@ def _short(x: float) -> str:
 
 
 def _lift_all(values: Iterable[Operand], what: str) -> tuple[Value, ...]:
+    items = tuple(values)
+    for v in items:
+        if type(v) is not Value:
+            break
+    else:  # all Values already: the common case inside a network
+        return items  # type: ignore[return-value]
     lifted = []
-    for v in values:
+    for v in items:
         node = _lift(v)
         if node is None:
             raise TypeError(f"{what}: expected Values or real numbers, got {type(v).__name__}")
@@ -524,25 +537,25 @@ def _walk_floats(nodes: Iterable[Value], root: Value, seed: float) -> dict[Value
             if arity == 2:
                 x = node._x
                 y = node._y
-                dx, dy = op.derivative(x.data, y.data, node.data)
-                previous = get(x)
-                grads[x] = dx * g if previous is None else previous + dx * g
-                previous = get(y)
-                grads[y] = dy * g if previous is None else previous + dy * g
+                fixed = op.fixed_derivative
+                if fixed is None:
+                    dx, dy = op.derivative(x.data, y.data, node.data)
+                else:
+                    dx, dy = fixed
+                grads[x] = get(x, 0.0) + dx * g
+                grads[y] = get(y, 0.0) + dy * g
             elif arity == 1:
                 x = node._x
                 if op.const:
                     dx = op.derivative(x.data, node.data, node._y)
                 else:
                     dx = op.derivative(x.data, node.data)
-                previous = get(x)
-                grads[x] = dx * g if previous is None else previous + dx * g
+                grads[x] = get(x, 0.0) + dx * g
             else:
                 parents = node._x
                 local = op.derivative(*[p.data for p in parents], node.data)
                 for x, dx in zip(parents, local, strict=True):
-                    previous = get(x)
-                    grads[x] = dx * g if previous is None else previous + dx * g
+                    grads[x] = get(x, 0.0) + dx * g
     except (ArithmeticError, ValueError) as error:
         raise _gradient_error(node, error) from error
     return grads

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -58,6 +58,8 @@ class Op:
         const: the op carries one constant, non-differentiable argument (an exponent, a slope).
         domain: open interval on which a unary op is defined and smooth, a hint for test
             generators (``None``: the whole real line).
+        linear: the local derivatives are constants (add, sub, neg): the engine evaluates the
+            derivative once, here, instead of once per node.
     """
 
     name: str
@@ -67,6 +69,14 @@ class Op:
     arity: int = 1
     const: bool = False
     domain: tuple[float, float] | None = None
+    linear: bool = False
+    fixed_derivative: Any = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.linear and self.arity:
+            # Any point will do: the derivative of a linear op does not depend on it.
+            zeros = (0.0,) * (self.arity + 1)
+            object.__setattr__(self, "fixed_derivative", self.derivative(*zeros))
 
     def label(self, arg: object = None) -> str:
         """Text for the op's node in a drawing, the constant argument included."""
@@ -238,12 +248,12 @@ def _d_dot(*xs_and_out: Any) -> tuple[Any, ...]:
 
 
 # ----- arithmetic -----
-ADD = Op("add", operator.add, lambda x, y, out: (1.0, 1.0), "+", 2)
-SUB = Op("sub", operator.sub, lambda x, y, out: (1.0, -1.0), "-", 2)
+ADD = Op("add", operator.add, lambda x, y, out: (1.0, 1.0), "+", 2, linear=True)
+SUB = Op("sub", operator.sub, lambda x, y, out: (1.0, -1.0), "-", 2, linear=True)
 MUL = Op("mul", operator.mul, lambda x, y, out: (y, x), "*", 2)
 DIV = Op("div", _div, lambda x, y, out: (1.0 / y, -out / y), "/", 2)
 POW = Op("pow", _pow, _d_pow, "**", 2)
-NEG = Op("neg", operator.neg, lambda x, out: -1.0, "-")
+NEG = Op("neg", operator.neg, lambda x, out: -1.0, "-", linear=True)
 # x ** c and c ** x: a plain-number operand is a constant, not a node.
 POW_CONST = Op("pow_const", _pow_const, lambda x, out, c: c * x ** (c - 1), "**", const=True)
 RPOW = Op("rpow", _rpow, _d_rpow, "**", const=True)
