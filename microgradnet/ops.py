@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import operator
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,7 @@ __all__ = [
 VARIADIC = 0
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Op:
     """One differentiable operation.
 
@@ -291,14 +292,18 @@ BUILTIN_OPS: tuple[Op, ...] = (
     SUM, DOT,
 )  # fmt: skip
 
-_USER_OPS: list[Op] = []
+# Weak references: an op defined inside a function (a test's deliberately wrong op, say) leaves
+# the registry when nothing uses it any more.
+_USER_OPS: list[weakref.ref[Op]] = []
 
 
 def register_user_op(op: Op) -> None:
     """Record an op made by ``define_op`` so test generators can find it."""
-    _USER_OPS.append(op)
+    _USER_OPS.append(weakref.ref(op))
 
 
 def user_ops() -> tuple[Op, ...]:
-    """The ops made by ``define_op`` so far, oldest first."""
-    return tuple(_USER_OPS)
+    """The ops made by ``define_op`` that are still in use, oldest first."""
+    alive = [op for ref in _USER_OPS if (op := ref()) is not None]
+    _USER_OPS[:] = [weakref.ref(op) for op in alive]
+    return tuple(alive)
