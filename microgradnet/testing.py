@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import math
 import numbers
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -202,7 +203,8 @@ def _into_domain(a: _Node, domain: tuple[float, float] | None) -> _Node:
         return _node(ops.SUB, [_const(high - 1.0), _node(ops.POW_CONST, [a], 2.0)])
     # tanh is within (-1, 1): the result keeps 5% of the width from either edge.
     middle, half = (low + high) / 2.0, 0.45 * (high - low)
-    return _node(ops.ADD, [_const(middle), _node(ops.MUL, [_const(half), _tanh(a)])])
+    spread = _node(ops.MUL, [_const(half), _tanh(a)])
+    return spread if middle == 0.0 else _node(ops.ADD, [_const(middle), spread])
 
 
 def _tanh(a: _Node) -> _Node:
@@ -834,7 +836,9 @@ def check_op(
         if check_order == 2:
             gradgradcheck(op_fn, point, eps=eps, atol=atol, rtol=rtol)
 
-    check.__name__ = check.__qualname__ = f"check_op[{getattr(op_fn, '__name__', 'op')}]"
+    # Hypothesis keys its example database on the test's name: one name per op.
+    name = re.sub(r"\W", "_", getattr(op_fn, "__name__", "op"))
+    check.__name__ = check.__qualname__ = f"check_op_{name}"
     test = given(points)(check)
     if examples is not None:
         test = settings(max_examples=examples)(test)
