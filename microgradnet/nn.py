@@ -19,7 +19,7 @@ import numbers
 import os
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import init as _init
 from ._serialization import StateDictError, checked_state, read_state, write_state
@@ -29,9 +29,13 @@ __all__ = [
     "ACTIVATIONS",
     "MLP",
     "Activation",
+    "AvgPool2d",
+    "Conv2d",
+    "Flatten",
     "Identity",
     "Layer",
     "LeakyReLU",
+    "MaxPool2d",
     "Module",
     "Neuron",
     "ReLU",
@@ -599,3 +603,21 @@ class Identity(Activation):
 
     def __init__(self) -> None:
         super().__init__("linear")
+
+
+# ----- convolution and pooling (defined in microgradnet.conv) -----
+# conv builds on Module and so imports this module: its names are re-exported lazily (PEP 562),
+# which works whichever of the two modules is imported first. Importing conv here, as a module,
+# also lets the activation modules above take nested lists (see Note [nested activations]).
+from . import conv as _conv  # noqa: E402
+
+_CONV_NAMES = ("AvgPool2d", "Conv2d", "Flatten", "MaxPool2d")
+
+if TYPE_CHECKING:
+    from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CONV_NAMES:
+        return getattr(_conv, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
