@@ -379,7 +379,9 @@ class Value:
         seed = _to_float(gradient, "gradient")
         grads = _backprop(self, seed, create_graph=False)
         _check_defined(grads.values())
-        for node, g in grads.items():
+        pop = grads.popitem  # each gathered float is freed as its node's .grad takes it
+        while grads:
+            node, g = pop()
             node.grad += g
 
     def detach(self) -> Value:
