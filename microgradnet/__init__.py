@@ -10,6 +10,7 @@ Example:
     12.0
 """
 
+from .compiled import compile as compile
 from .engine import Value as Value
 from .engine import define_op as define_op
 from .engine import grad as grad
@@ -18,4 +19,4 @@ from .engine import no_grad as no_grad
 
 __version__ = "0.1.0"
 
-__all__ = ["Value", "__version__", "define_op", "grad", "is_grad_enabled", "no_grad"]
+__all__ = ["Value", "__version__", "compile", "define_op", "grad", "is_grad_enabled", "no_grad"]
