@@ -42,7 +42,7 @@ from . import ops
 from ._program import Elementwise, Program, Trace, TraceError, compare_traces, trace
 from .engine import Value
 
-__all__ = ["CompiledFunction", "TraceError", "compile"]
+__all__ = ["CompiledFunction", "CompiledTraining", "TraceError", "compile"]
 
 _REDUCTIONS = ("mean", "sum")
 
@@ -157,6 +157,8 @@ class CompiledFunction:
         size = None
         for i, (arg, shape) in enumerate(zip(args, shapes, strict=True)):
             a = _as_floats(arg, f"batch input {i}")
+            if a.ndim and not a.shape[0]:
+                raise ValueError(f"batch input {i} is empty: at least one sample is needed")
             if a.ndim == 0 or a.shape[1:] != shape:
                 raise ValueError(
                     f"batch input {i} must have shape (N, {', '.join(map(str, shape))}) "
@@ -186,7 +188,8 @@ class CompiledFunction:
         aux = program.read(program.aux_slots, S, B) if self._has_aux else None
         finite = np.isfinite(outputs).all() and (aux is None or np.isfinite(aux).all())
         if not finite:
-            _explain_forward(program)
+            with np.errstate(all="ignore"):
+                _explain_forward(program)
         return S, B, outputs, aux
 
     def __call__(self, *batch: Any) -> Any:
@@ -248,7 +251,8 @@ class CompiledFunction:
             grads = program.backward(S, B, seed)
         wanted = grads[self._grad_index]
         if not np.isfinite(wanted).all():
-            _explain_backward(program)
+            with np.errstate(all="ignore"):
+                _explain_backward(program)
         for p, g in zip(self._grad_parameters, wanted.tolist(), strict=True):
             p.grad += g
         aux_out = self._shape(aux, self._aux_shape) if self._has_aux else None
@@ -406,13 +410,15 @@ def compile(  # shadows the builtin on purpose: the name users expect
         same = compare_traces(first, other, where)
         persistent = same if persistent is None else persistent & same
 
-    leaves = [n for i, n in enumerate(first.nodes) if persistent and i in persistent]
-    live = [n.value for n in leaves]
+    live = [n.value for i, n in enumerate(first.nodes) if persistent and i in persistent]
     if grad_filter is None:
         grad_parameters = live
     else:
-        wanted = {id(p) for p in grad_filter}
-        grad_parameters = [p for p in live if id(p) in wanted]
+        # the caller's order first (so gradients line up with it), then the rest in trace order
+        reached = {id(p) for p in live}
+        grad_parameters = list({id(p): p for p in grad_filter if id(p) in reached}.values())
+        wanted = {id(p) for p in grad_parameters}
+        live = grad_parameters + [p for p in live if id(p) not in wanted]
     wants = {id(p) for p in grad_parameters}
     n_inputs = sum(a.size for a in example)
     program = Program(first, n_inputs, live, [id(p) in wants for p in live])
@@ -431,3 +437,130 @@ def _parameter_list(parameters: Iterable[Value] | None) -> list[Value] | None:
         if not isinstance(p, Value):
             raise TypeError(f"parameters[{i}] must be a Value, got {type(p).__name__}")
     return items
+
+
+# ----- training with fit(..., compiled=True) -----
+_MAX_STATIC_TARGETS = 16
+
+
+def _key(target: Any) -> Any:
+    if isinstance(target, Sequence) and not isinstance(target, str | bytes):
+        return tuple(_key(t) for t in target)
+    return target
+
+
+class CompiledTraining:
+    """The training step of :func:`microgradnet.train.fit` with ``compiled=True``.
+
+    The model and the loss are traced per sample: ``loss_fn([model(x)], [t])``, whose mean over
+    a batch is the batch loss for every library loss (each is a mean over samples). Targets enter
+    as inputs when the graph does not depend on them; when it does (``hinge`` picks a branch by
+    label), one program is compiled per distinct target value, up to 16.
+
+    Args:
+        model: the model, called on one sample.
+        loss_fn: ``loss_fn(predictions, targets) -> Value``, a mean over the batch.
+        samples: every training sample; targets: their targets.
+        parameters: the parameters that get gradients.
+        custom_loss: ``loss_fn`` is the user's: check once that it is a per-sample mean.
+
+    Raises:
+        TraceError: the model or the loss builds a graph that depends on the data.
+    """
+
+    def __init__(
+        self,
+        model: Callable[[Any], Any],
+        loss_fn: Callable[[list[Any], list[Any]], Value],
+        samples: list[Any],
+        targets: list[Any],
+        parameters: list[Value],
+        custom_loss: bool,
+    ) -> None:
+        self._model, self._loss_fn = model, loss_fn
+        self._samples, self._targets = samples, targets
+        self._unchecked = custom_loss
+        self._X = _as_floats(samples, "X")
+        keys = [_key(t) for t in targets]
+        distinct = list(dict.fromkeys(keys))
+        spread = sorted({0, len(samples) // 3, 2 * len(samples) // 3, len(samples) - 1})
+        firsts = [keys.index(k) for k in distinct[:8]]
+        checks = list(dict.fromkeys([*firsts, *spread]))
+
+        def sample_loss(x: Any, t: Any) -> Any:
+            output = model(x)
+            return loss_fn([output], [t]), output
+
+        self._shared: CompiledFunction | None = None
+        try:
+            self._T = _as_floats(targets, "y")
+            self._shared = compile(
+                sample_loss,
+                (self._X[checks[0]], self._T[checks[0]]),
+                parameters=parameters,
+                check_inputs=[(self._X[i], self._T[i]) for i in checks[1:]],
+                has_aux=True,
+            )
+            return
+        except (TraceError, TypeError, ValueError):
+            pass  # the graph depends on the target: one program per target value
+        if len(distinct) > _MAX_STATIC_TARGETS:
+            raise TraceError(
+                f"fit(compiled=True): the loss builds a different graph for different targets, "
+                f"and there are {len(distinct)} distinct targets (at most {_MAX_STATIC_TARGETS} "
+                "can be compiled one by one); use compiled=False"
+            )
+        self._codes = np.array([distinct.index(k) for k in keys])
+        self._programs: list[CompiledFunction] = []
+        for code, key in enumerate(distinct):
+            members = np.flatnonzero(self._codes == code)
+            picks = members[np.linspace(0, len(members) - 1, min(len(members), 4)).astype(int)]
+            target = targets[int(members[0])]
+            try:
+                program = compile(
+                    lambda x, t=target: sample_loss(x, t),
+                    (self._X[picks[0]],),
+                    parameters=parameters,
+                    check_inputs=[(self._X[i],) for i in picks[1:]],
+                    has_aux=True,
+                )
+            except TraceError as error:
+                raise TraceError(f"fit(compiled=True), target {key!r}: {error}") from error
+            self._programs.append(program)
+
+    def step(self, batch: list[int]) -> tuple[float, list[Any]]:
+        """Add the gradient of the batch's mean loss into ``.grad``; return the loss and the
+        model's outputs (floats, or lists of floats) in batch order."""
+        index = np.asarray(batch)
+        scale = 1.0 / len(batch)
+        if self._shared is not None:
+            program = self._shared
+            losses, aux = program._run(program._batch((self._X[index], self._T[index])), scale)
+            loss, outputs = float(losses.sum()), aux.tolist()
+        else:
+            loss, outputs = 0.0, [None] * len(batch)
+            codes = self._codes[index]
+            for code in np.unique(codes):
+                where = np.flatnonzero(codes == code)
+                program = self._programs[int(code)]
+                losses, aux = program._run(program._batch((self._X[index[where]],)), scale)
+                loss += float(losses.sum())
+                for j, value in zip(where.tolist(), aux.tolist(), strict=True):
+                    outputs[j] = value
+        if self._unchecked:
+            self._check_mean(batch, loss)
+        return loss, outputs
+
+    def _check_mean(self, batch: list[int], loss: float) -> None:
+        from .engine import no_grad
+
+        self._unchecked = False
+        with no_grad():
+            predictions = [self._model(self._samples[i]) for i in batch]
+            expected = self._loss_fn(predictions, [self._targets[i] for i in batch]).data
+        if not math.isclose(loss, expected, rel_tol=1e-9, abs_tol=1e-12):
+            raise TraceError(
+                f"fit(compiled=True) needs a loss that is the mean of per-sample terms (as every "
+                f"library loss is): on the first batch the mean of per-sample losses is {loss!r} "
+                f"but the loss of the batch is {expected!r}; use compiled=False"
+            )

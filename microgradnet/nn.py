@@ -217,6 +217,21 @@ class Module:
 
         return fit(self, X, y, **kwargs)
 
+    def compile(self, example_input: Any, **kwargs: Any) -> Any:
+        """This model traced on one sample and compiled to run whole batches with NumPy.
+
+        See :func:`microgradnet.compile` (``kwargs`` are passed on); only this model's
+        parameters get gradients.
+
+        Example:
+            >>> fast = MLP(2, [8, 1], seed=0).compile([0.0, 0.0])
+            >>> fast([[0.0, 0.0]] * 5).shape
+            (5,)
+        """
+        from .compiled import compile
+
+        return compile(self, (example_input,), parameters=self.parameters(), **kwargs)
+
     # ----- display -----
     def extra_repr(self) -> str:
         """Text shown inside the parentheses of ``repr`` (constructor arguments)."""

@@ -1,0 +1,346 @@
+"""Compiled mode against the dynamic engine: every op, user ops, an MLP, fit, and the refusals."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_moons
+
+from microgradnet import Value, _program, compile, define_op, losses, ops
+from microgradnet.compiled import TraceError
+from microgradnet.engine import apply
+from microgradnet.nn import MLP
+from microgradnet.optim import SGD
+
+RTOL = ATOL = 1e-12
+N = 12
+
+
+def close(a: Any, b: Any) -> None:
+    np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
+
+
+# ----- the reference: the dynamic engine, one sample at a time -----
+def reference(
+    fn: Callable[..., Any], batch: list[np.ndarray], parameters: list[Value]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs per sample and the parameters' gradients of the summed first output."""
+    outputs, grads = [], np.zeros(len(parameters))
+    for i in range(len(batch[0])):
+        args = [_values(a[i]) for a in batch]
+        out = fn(*args)
+        out = out if isinstance(out, list) else [out]
+        for p in parameters:
+            p.grad = 0.0
+        out[0].backward()
+        grads += [p.grad for p in parameters]
+        outputs.append([v.data for v in out])
+    for p in parameters:
+        p.grad = 0.0
+    return np.array(outputs), grads
+
+
+def _values(a: np.ndarray) -> Any:
+    return Value(float(a)) if a.ndim == 0 else [Value(float(v)) for v in a]
+
+
+def compiled_result(
+    fn: Callable[..., Any], batch: list[np.ndarray], parameters: list[Value]
+) -> tuple[np.ndarray, np.ndarray]:
+    f = compile(fn, tuple(a[0] for a in batch), parameters=parameters)
+    outputs = f(*batch)
+    scalar_fn = (lambda *xs: fn(*xs)[0]) if f.output_shape else fn
+    g = compile(scalar_fn, tuple(a[0] for a in batch), parameters=parameters)
+    for p in parameters:
+        p.grad = 0.0
+    g.backward(*batch, reduction="sum")
+    grads = np.array([p.grad for p in parameters])
+    for p in parameters:
+        p.grad = 0.0
+    return outputs.reshape(len(batch[0]), -1), grads
+
+
+def assert_matches(fn: Callable[..., Any], batch: list[np.ndarray], parameters: list[Value]):
+    expected_out, expected_grad = reference(fn, batch, parameters)
+    out, grad = compiled_result(fn, batch, parameters)
+    close(out, expected_out)
+    close(grad, expected_grad)
+
+
+# ----- every op of the table -----
+def _binary(name: str) -> Callable[[Value, Value], Value]:
+    return {
+        "add": lambda u, v: u + v,
+        "sub": lambda u, v: u - v,
+        "mul": lambda u, v: u * v,
+        "div": lambda u, v: u / v,
+        "pow": lambda u, v: u**v,
+    }[name]
+
+
+UNARY: dict[str, Callable[[Value], Value]] = {
+    "neg": lambda u: -u,
+    "pow_const": lambda u: u**3 + u**0.5 + u**-2,
+    "rpow": lambda u: 2.5**u,
+    "exp": Value.exp,
+    "log": Value.log,
+    "sqrt": Value.sqrt,
+    "sin": Value.sin,
+    "cos": Value.cos,
+    "abs": abs,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "relu": Value.relu,
+    "leaky_relu": lambda u: u.leaky_relu(0.1),
+}
+POSITIVE = {"pow", "pow_const", "log", "sqrt", "div"}
+
+
+def op_function(op: ops.Op, w: Value, v: Value) -> Callable[..., list[Value]]:
+    """A per-sample function using ``op`` on inputs and parameters in every combination."""
+    if op.name == "sum":
+        return lambda x: [Value.sum([x[0] * w, x[1], v, x[0]]), Value.sum([w, v])]
+    if op.name == "dot":
+        return lambda x: [
+            Value.dot([w, v], x, w * v) + Value.dot(x, x),
+            Value.dot([w, x[1]], [x[0], v]),
+            Value.dot([w], [v], 1.5),
+        ]
+    if op.arity == 2:
+        f = _binary(op.name) if op.name in ("add", "sub", "mul", "div", "pow") else None
+
+        def binary(u: Value, t: Value) -> Value:
+            return f(u, t) if f is not None else apply(op, u, t)
+
+        return lambda x: [
+            binary(x[0], w) * v,
+            binary(w, x[1]),
+            binary(x[0], x[1]) + w,
+            binary(w, v) * x[0],
+        ]
+    unary = UNARY.get(op.name) or (lambda u: apply(op, u))
+    return lambda x: [unary(x[0] * w) * v, unary(w) + x[1], unary(x[1])]
+
+
+@pytest.mark.parametrize("op", ops.BUILTIN_OPS, ids=lambda op: op.name)
+def test_every_op_matches_the_dynamic_engine(op: ops.Op) -> None:
+    rng = np.random.default_rng(0)
+    positive = op.name in POSITIVE or op.domain is not None
+    low, high = (0.5, 2.0) if positive else (-2.0, 2.0)
+    X = rng.uniform(low, high, size=(N, 2))
+    w, v = Value(1.3), Value(0.7 if positive else -0.6)
+    assert_matches(op_function(op, w, v), [X], [w, v])
+
+
+def test_a_wrong_kernel_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    wrong = _program.Kernel(lambda x, a: np.tanh(x), lambda x, out, a: (1.0 - out,))
+    monkeypatch.setitem(_program._ROWS, ops.TANH, wrong)
+    w, v = Value(1.3), Value(0.4)
+    X = np.random.default_rng(1).uniform(-2, 2, size=(N, 2))
+    with pytest.raises(AssertionError):
+        assert_matches(op_function(ops.TANH, w, v), [X], [w, v])
+
+
+# ----- user ops -----
+@define_op(derivative=lambda x, y, out: (ops.sin(y), x * ops.cos(y)))
+def x_sin_y(x, y):
+    return x * math.sin(y)
+
+
+@define_op(derivative=lambda x, out: 3 * x * x)
+def cube(x):
+    return x**3
+
+
+@define_op(derivative=lambda *xs_and_out: tuple(2 * x for x in xs_and_out[:-1]))
+def sum_of_squares(*xs):
+    return sum(x * x for x in xs)
+
+
+def test_user_ops_match_the_dynamic_engine() -> None:
+    w, v = Value(0.8), Value(-1.1)
+    X = np.random.default_rng(2).uniform(-2, 2, size=(N, 2))
+
+    def fn(x: list[Value]) -> list[Value]:
+        return [
+            x_sin_y(x[0] * w, v) + cube(x[1]) * w,
+            x_sin_y(w, x[1]),
+            sum_of_squares(x[0], w, x[1]) * v,
+            sum_of_squares(w, v),
+        ]
+
+    assert_matches(fn, [X], [w, v])
+
+
+# ----- a whole model -----
+def test_mlp_hinge_l2_over_a_batch_matches_summed_dynamic_gradients() -> None:
+    X, y = make_moons(40, noise=0.1, random_state=0)
+    y = 2.0 * y - 1.0
+    model = MLP(2, [8, 8, 1], seed=0)
+    parameters = model.parameters()
+
+    def sample_loss(x: list[Value], t: Value) -> Value:
+        return (1 - t * model(x)).relu() + losses.l2_penalty(parameters, 1e-3)
+
+    step = compile(sample_loss, (X[0], y[0]))
+    assert {id(p) for p in step.parameters} == {id(p) for p in parameters}
+    assert model.compile(X[0]).parameters == parameters  # given parameters keep their order
+    model.zero_grad()
+    loss = step.backward(X, y)
+    compiled_grads = [p.grad for p in parameters]
+
+    model.zero_grad()
+    dynamic = losses.hinge([model(x) for x in X.tolist()], y.tolist()) + losses.l2_penalty(
+        parameters, 1e-3
+    )
+    dynamic.backward()
+    close(loss, dynamic.data)
+    close(compiled_grads, [p.grad for p in parameters])
+
+
+def test_module_compile_gives_batched_predictions() -> None:
+    model = MLP(3, [5, 2], activation="tanh", seed=1)
+    X = np.random.default_rng(3).normal(size=(7, 3))
+    fast = model.compile(X[0])
+    close(fast(X), [[v.data for v in model(x)] for x in X.tolist()])
+
+
+def test_gradients_accumulate_like_backward() -> None:
+    w = Value(2.0)
+    f = compile(lambda x: w * x * x, (1.0,))
+    f.backward(np.array([1.0, 2.0]))
+    f.backward(np.array([1.0, 2.0]))
+    assert w.grad == pytest.approx(2 * (1.0 + 4.0) / 2)
+
+
+# ----- fit(..., compiled=True) -----
+@pytest.mark.parametrize("loss", ["hinge", "mse"])
+def test_fit_compiled_trains_like_the_dynamic_fit(loss: str) -> None:
+    X, y = make_moons(60, noise=0.1, random_state=1)
+    y = 2 * y - 1
+    histories = []
+    for compiled in (False, True):
+        model = MLP(2, [8, 8, 1], seed=0)
+        history = model.fit(
+            X,
+            y,
+            loss=loss,
+            optimizer=SGD(model.parameters(), lr=0.1, momentum=0.9),
+            epochs=4,
+            batch_size=16,
+            seed=3,
+            progress=False,
+            compiled=compiled,
+        )
+        histories.append((history.history, model.state_dict()))
+    (dynamic, dynamic_state), (fast, fast_state) = histories
+    for key in ("loss", "accuracy"):
+        np.testing.assert_allclose(fast[key], dynamic[key], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+        list(fast_state.values()), list(dynamic_state.values()), rtol=1e-9, atol=1e-12
+    )
+
+
+def test_fit_compiled_refuses_a_loss_that_is_not_a_per_sample_mean() -> None:
+    X, y = make_moons(20, noise=0.1, random_state=1)
+    model = MLP(2, [4, 1], seed=0)
+
+    def max_loss(predictions: list[Value], targets: list[float]) -> Value:
+        return Value.sum([(p - t) ** 2 for p, t in zip(predictions, targets, strict=True)])
+
+    with pytest.raises(TraceError, match="mean of per-sample terms"):
+        model.fit(X, y, loss=max_loss, optimizer=SGD(model.parameters(), lr=0.1), epochs=1,
+                  batch_size=10, progress=False, compiled=True)  # fmt: skip
+
+
+# ----- structure changes -----
+def test_a_python_branch_on_data_is_detected() -> None:
+    w = Value(1.5)
+
+    def branchy(x: Value) -> Value:
+        return w * x if x.data > 0 else (w * x).exp()
+
+    with pytest.raises(TraceError, match="structure depends on the data"):
+        compile(branchy, (1.0,))
+
+
+def test_max_by_value_is_detected_on_check_inputs_and_by_check() -> None:
+    def biggest(x: list[Value]) -> Value:
+        return max(x[0], x[1]).tanh()
+
+    with pytest.raises(TraceError, match="structure depends on the data"):
+        compile(biggest, ([1.0, 0.0],), check_inputs=[([0.0, 1.0],)])
+    f = compile(biggest, ([1.0, 0.0],), check_inputs=[([2.0, 0.5],)])
+    with pytest.raises(TraceError, match="sample 2 of the batch"):
+        f.check(np.array([[1.0, 0.0], [3.0, 1.0], [0.0, 1.0]]))
+
+
+def test_a_constant_read_from_data_is_detected() -> None:
+    with pytest.raises(TraceError, match="constant in the graph depends on the data"):
+        compile(lambda x: x - Value(x.data * 2), (1.0,))
+
+
+def test_relu_selection_is_not_a_structure_change() -> None:
+    w = Value(1.0)
+    f = compile(lambda x: (w * x).relu() + abs(x), (1.0,))
+    close(f(np.array([-1.0, 2.0])), [1.0, 4.0])
+
+
+# ----- bad input -----
+def test_bad_inputs_get_clear_errors() -> None:
+    w = Value(0.5)
+    f = compile(lambda x, t: (w * x[0] + x[1] - t) ** 2, ([0.0, 1.0], 0.0))
+    X, t = np.zeros((3, 2)), np.zeros(3)
+    with pytest.raises(TypeError, match="takes 2 batch array"):
+        f(X)
+    with pytest.raises(ValueError, match=r"batch input 0 must have shape \(N, 2\).*\(3, 3\)"):
+        f(np.zeros((3, 3)), t)
+    with pytest.raises(ValueError, match="input 1 has 4"):
+        f(X, np.zeros(4))
+    with pytest.raises(ValueError, match="empty"):
+        f(np.zeros((0, 2)), np.zeros(0))
+    with pytest.raises(TypeError, match="real numbers"):
+        f(np.array([["a", "b"]]), np.zeros(1))
+    with pytest.raises(ValueError, match="reduction"):
+        f.backward(X, t, reduction="max")
+    with pytest.raises(TypeError, match="one entry per argument"):
+        compile(lambda x: x, 1.0)
+    with pytest.raises(TypeError, match="callable"):
+        compile(3, (1.0,))
+    with pytest.raises(TypeError, match=r"parameters\[0\] must be a Value"):
+        compile(lambda x: x, (1.0,), parameters=[1.0])
+    with pytest.raises(TraceError, match="must be a Value"):
+        compile(lambda x: "text", (1.0,))
+    vector = compile(lambda x: [x * w, x], (1.0,))
+    with pytest.raises(ValueError, match="one scalar"):
+        vector.backward(np.ones(2))
+
+
+def test_out_of_domain_samples_raise_as_the_dynamic_engine_does() -> None:
+    f = compile(lambda x: x.log(), (1.0,))
+    with pytest.raises(ValueError, match=r"log: undefined for non-positive value -1\.0"):
+        f(np.array([1.0, -1.0]))
+    w = Value(2.0)
+    g = compile(lambda x: x**w, (1.0,))
+    g.backward(np.array([1.0, 2.0]))  # the exponent's gradient needs log(x): fine for x > 0
+    with pytest.raises(ValueError, match="pow: the gradient with respect to the exponent"):
+        g.backward(np.array([1.0, -2.0]))
+    with pytest.raises(ZeroDivisionError, match="div"):
+        compile(lambda x: w / x, (1.0,))(np.array([0.0]))
+
+
+def test_compile_under_no_grad_is_refused() -> None:
+    from microgradnet import no_grad
+
+    with no_grad(), pytest.raises(TraceError, match="no_grad"):
+        compile(lambda x: x * 2, (1.0,))
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    random.seed(0)
