@@ -18,13 +18,13 @@ class CommandError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import _cmd_demo, _cmd_graph
+    from . import _cmd_demo, _cmd_graph, _cmd_train
 
     parser = argparse.ArgumentParser(
         prog="microgradnet", description="A scalar autograd engine for seeing backpropagation."
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for command in (_cmd_demo, _cmd_graph):
+    for command in (_cmd_demo, _cmd_graph, _cmd_train):
         command.add_parser(subparsers)
     return parser
 
