@@ -422,7 +422,7 @@ def _sympy_form(node: _Node, sp: Any, symbols: tuple[Any, ...], functions: dict[
         "sqrt": lambda: sp.sqrt(x),
         "sin": lambda: sp.sin(x),
         "cos": lambda: sp.cos(x),
-        "abs": lambda: sp.Abs(x),
+        "abs": lambda: sp.Piecewise((x, x > 0), (-x, True)),
         "tanh": lambda: sp.tanh(x),
         "sigmoid": lambda: 1 / (1 + sp.exp(-x)),
         "relu": lambda: sp.Piecewise((x, x > 0), (0, True)),
