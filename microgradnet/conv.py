@@ -331,7 +331,7 @@ class _Pool2d(Module):
     def stride(self) -> tuple[int, int]:
         return self._stride
 
-    def _windows(self, x: Any) -> tuple[list[Value], int, list[tuple[_Gather, ...]], int]:
+    def _windows(self, x: Any) -> tuple[list[Value], int, tuple[_Gather, ...], int]:
         """The input as Values, its channel count, the window gatherers of one channel, W'."""
         xs, channels, height, width = _image(x, None, self._name)
         (kh, kw), (_, sw) = self._kernel, self._stride
@@ -343,7 +343,7 @@ class _Pool2d(Module):
             xs,
             channels,
             _pool_windows(height, width, self._kernel, self._stride),
-            (_output_size(width, kw, sw, 0)),
+            _output_size(width, kw, sw, 0),
         )
 
     def extra_repr(self) -> str:
