@@ -10,7 +10,8 @@ Example:
     12.0
 """
 
-from .compiled import compile as compile
+from typing import Any
+
 from .engine import Value as Value
 from .engine import define_op as define_op
 from .engine import grad as grad
@@ -18,5 +19,15 @@ from .engine import is_grad_enabled as is_grad_enabled
 from .engine import no_grad as no_grad
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    # compile needs NumPy: import it on first use, so `import microgradnet` stays light.
+    if name == "compile":
+        from .compiled import compile
+
+        return compile
+    raise AttributeError(f"module 'microgradnet' has no attribute {name!r}")
+
 
 __all__ = ["Value", "__version__", "compile", "define_op", "grad", "is_grad_enabled", "no_grad"]
