@@ -95,10 +95,7 @@ _KERNELS: dict[str, Kernel] = {
 
 def _known_rows() -> dict[Op, Kernel]:
     # Keyed by the row itself, so a user op that happens to be called "exp" never gets these.
-    from . import functional
-
-    rows = [*ops.BUILTIN_OPS, functional.SOFTPLUS]
-    return {op: _KERNELS[op.name] for op in rows if op.name in _KERNELS}
+    return {op: _KERNELS[op.name] for op in ops.BUILTIN_OPS if op.name in _KERNELS}
 
 
 _ROWS = _known_rows()

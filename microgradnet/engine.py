@@ -318,6 +318,10 @@ class Value:
         """Logistic sigmoid 1 / (1 + e**-x) (stable for any finite input)."""
         return _node(ops.SIGMOID, ops.SIGMOID.forward(self.data), self, None)
 
+    def softplus(self) -> Value:
+        """log(1 + e**x), a smooth relu (stable for any finite input); its derivative is sigmoid."""
+        return _node(ops.SOFTPLUS, ops.SOFTPLUS.forward(self.data), self, None)
+
     def relu(self) -> Value:
         """max(0, x); its derivative at 0 is taken as 0."""
         return _node(ops.RELU, ops.RELU.forward(self.data), self, None)

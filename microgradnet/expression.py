@@ -75,6 +75,7 @@ FUNCTIONS: dict[str, tuple[Callable[..., Term], int, int]] = {
     "cos": (_unary(ops.COS, "cos"), 1, 1),
     "tanh": (_unary(ops.TANH, "tanh"), 1, 1),
     "sigmoid": (_unary(ops.SIGMOID, "sigmoid"), 1, 1),
+    "softplus": (_unary(ops.SOFTPLUS, "softplus"), 1, 1),
     "relu": (_unary(ops.RELU, "relu"), 1, 1),
     "abs": (lambda x: abs(x), 1, 1),
     "leaky_relu": (_leaky_relu, 1, 2),
@@ -260,7 +261,7 @@ def parse_expression(text: str, variables: Mapping[str, float]) -> tuple[Value, 
     """Build the ``Value`` graph of an arithmetic expression, without evaluating any Python.
 
     Allowed: numbers, the names in ``variables``, ``+ - * / **``, unary ``-`` and ``+``,
-    parentheses, and calls by name to ``exp log sqrt sin cos tanh sigmoid relu abs``,
+    parentheses, and calls by name to ``exp log sqrt sin cos tanh sigmoid softplus relu abs``,
     ``leaky_relu(x, slope=0.01)`` (slope a number, given by position) and ``pow(x, y)``.
     A part without variables is folded into one number, so ``x ** 2`` keeps its constant
     exponent. Each variable becomes a leaf labelled with its name, intermediate results are

@@ -7,7 +7,6 @@ result does not depend on it mathematically, so its gradient would be zero anywa
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from . import ops
@@ -78,15 +77,6 @@ def log_softmax(values: Sequence[Value | float]) -> list[Value]:
     return [v - lse for v in xs]
 
 
-def _softplus(x: float) -> float:
-    # log(1 + e**x) = max(x, 0) + log1p(e**-|x|): no overflow for large |x|.
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
-# d/dx softplus(x) = sigmoid(x), written with the dual helper so higher orders work.
-SOFTPLUS = ops.Op("softplus", _softplus, lambda x, out: ops.sigmoid(x), "softplus")
-
-
 def softplus(x: Value | float) -> Value:
     """``log(1 + exp(x))`` as one node, stable for any finite ``x``; its derivative is sigmoid.
 
@@ -94,4 +84,4 @@ def softplus(x: Value | float) -> Value:
         >>> softplus(Value(1000.0)).data
         1000.0
     """
-    return apply(SOFTPLUS, x)
+    return apply(ops.SOFTPLUS, x)

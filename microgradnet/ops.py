@@ -193,6 +193,11 @@ def _rpow(x: float, c: float) -> float:
     return _pow(c, x, "rpow")
 
 
+def _softplus(x: float) -> float:
+    # log(1 + e**x) = max(x, 0) + log1p(e**-|x|): no overflow for large |x|.
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
 def _leaky_relu(x: float, slope: float) -> float:
     return x if x > 0.0 else slope * x
 
@@ -271,6 +276,7 @@ ABS = Op("abs", abs, lambda x, out: 1.0 if data_of(x) > 0.0 else -1.0 if data_of
 # ----- activations -----
 TANH = Op("tanh", math.tanh, lambda x, out: 1.0 - out * out)
 SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: out * (1.0 - out))
+SOFTPLUS = Op("softplus", _softplus, lambda x, out: sigmoid(x))
 RELU = Op("relu", lambda x: x if x > 0.0 else 0.0, lambda x, out: 1.0 if data_of(x) > 0.0 else 0.0)
 LEAKY_RELU = Op(
     "leaky_relu",
@@ -288,7 +294,7 @@ DOT = Op("dot", _dot, _d_dot, "w·x + b", VARIADIC)
 BUILTIN_OPS: tuple[Op, ...] = (
     ADD, SUB, MUL, DIV, POW, NEG, POW_CONST, RPOW,
     EXP, LOG, SQRT, SIN, COS, ABS,
-    TANH, SIGMOID, RELU, LEAKY_RELU,
+    TANH, SIGMOID, SOFTPLUS, RELU, LEAKY_RELU,
     SUM, DOT,
 )  # fmt: skip
 

@@ -425,6 +425,7 @@ def _sympy_form(node: _Node, sp: Any, symbols: tuple[Any, ...], functions: dict[
         "abs": lambda: sp.Piecewise((x, x > 0), (-x, True)),
         "tanh": lambda: sp.tanh(x),
         "sigmoid": lambda: 1 / (1 + sp.exp(-x)),
+        "softplus": lambda: sp.log(1 + sp.exp(x)),
         "relu": lambda: sp.Piecewise((x, x > 0), (0, True)),
         "leaky_relu": lambda: sp.Piecewise((x, x > 0), (sp.Rational(node.arg) * x, True)),
         "sum": lambda: sp.Add(*xs),

@@ -41,6 +41,7 @@ OP_CASES: dict[str, tuple[Callable[..., Value], list[tuple[float, ...]]]] = {
     "abs": (lambda x: abs(x), [(1.5,), (-2.0,)]),
     "tanh": (lambda x: x.tanh(), [(0.5,), (-2.0,)]),
     "sigmoid": (lambda x: x.sigmoid(), [(0.5,), (-2.0,)]),
+    "softplus": (lambda x: x.softplus(), [(0.5,), (-2.0,)]),
     "relu": (lambda x: x.relu(), [(1.5,), (-2.0,)]),
     "leaky_relu": (lambda x: x.leaky_relu(0.1), [(1.5,), (-2.0,)]),
     "sum": (lambda a, b, c: Value.sum([a, b * b, c]), [(1.0, -2.0, 0.5)]),

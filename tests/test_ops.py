@@ -69,6 +69,8 @@ CASES = [
            [(0.5,), (-2.0,)]),
     OpCase("sigmoid", lambda x: x.sigmoid(), _sig, lambda x: (_sig(x) * (1 - _sig(x)),),
            [(0.5,), (-2.0,)]),
+    OpCase("softplus", lambda x: x.softplus(), lambda x: math.log1p(math.exp(x)),
+           lambda x: (_sig(x),), [(0.5,), (-2.0,), (30.0,)]),
     OpCase("relu", lambda x: x.relu(), lambda x: max(x, 0.0),
            lambda x: (1.0 if x > 0 else 0.0,), [(1.5,), (-2.0,)]),
     OpCase("leaky_relu", lambda x: x.leaky_relu(0.1), lambda x: x if x > 0 else 0.1 * x,

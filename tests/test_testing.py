@@ -172,6 +172,7 @@ _FLOAT_FUNCTIONS: dict[str, Callable[..., float]] = {
     "cos": math.cos,
     "tanh": math.tanh,
     "sigmoid": lambda x: 1 / (1 + math.exp(-x)),
+    "softplus": lambda x: math.log1p(math.exp(x)),
     "abs": abs,
     "relu": lambda x: max(x, 0.0),
     "leaky_relu": lambda x, slope: x if x > 0 else slope * x,
