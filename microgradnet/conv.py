@@ -33,7 +33,7 @@ from typing import Any, TypeAlias
 
 from . import init as _init
 from .engine import Value
-from .nn import Activation, Module
+from .nn import Module
 
 __all__ = ["AvgPool2d", "Conv2d", "Flatten", "MaxPool2d", "flatten", "shape_of"]
 
@@ -142,12 +142,6 @@ def flatten(x: Any) -> list[Any]:
     if not any(_is_list(v) for v in x):
         return list(x)
     return [leaf for v in x for leaf in flatten(v)]
-
-
-def _map_nested(fn: Callable[[Value], Value], x: Any) -> Any:
-    if _is_list(x):
-        return [_map_nested(fn, v) for v in x]
-    return fn(x if type(x) is Value else Value(x))
 
 
 def _gatherer(indices: Sequence[int]) -> _Gather:
@@ -457,16 +451,3 @@ class Flatten(Module):
         if not _is_list(x):
             raise ValueError(f"Flatten: expected a nested list, got {shape_of(x)}")
         return flatten(x)
-
-
-# Note [nested activations]
-# The activation modules of microgradnet.nn apply their function to one Value or to each of a
-# flat list. A convolution's output is a nested list [channels][height][width], so here their
-# call is extended to any nesting, elementwise; one Value and flat lists behave exactly as before.
-def _activation_call(self: Activation, x: Any) -> Any:
-    return _map_nested(self._fn, x)
-
-
-_activation_call.__doc__ = "Apply the activation to one Value or elementwise to a nested list."
-_activation_call.__qualname__ = "Activation.__call__"
-Activation.__call__ = _activation_call  # type: ignore[method-assign]

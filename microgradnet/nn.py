@@ -560,6 +560,13 @@ class Sequential(Module):
 
 
 # ----- activation modules, for Sequential -----
+def _elementwise(fn: Callable[[Value], Value], x: Any) -> Any:
+    # Nested lists too: a convolution's output is [channels][height][width].
+    if isinstance(x, list | tuple):
+        return [_elementwise(fn, v) for v in x]
+    return fn(x if type(x) is Value else Value(x))
+
+
 class Activation(Module):
     """An activation applied to one ``Value`` or to each of a list of them.
 
@@ -576,10 +583,8 @@ class Activation(Module):
         return self._name
 
     def __call__(self, x: Any) -> Any:
-        fn = self._fn
-        if isinstance(x, list | tuple):
-            return [fn(v if type(v) is Value else Value(v)) for v in x]
-        return fn(x if type(x) is Value else Value(x))
+        """Apply the activation to one value, or elementwise to a (nested) list of them."""
+        return _elementwise(self._fn, x)
 
     def extra_repr(self) -> str:
         return "" if type(self) is not Activation else repr(self._name)
@@ -622,8 +627,7 @@ class Identity(Activation):
 
 # ----- convolution and pooling (defined in microgradnet.conv) -----
 # conv builds on Module and so imports this module: its names are re-exported lazily (PEP 562),
-# which works whichever of the two modules is imported first. Importing conv here, as a module,
-# also lets the activation modules above take nested lists (see Note [nested activations]).
+# which works whichever of the two modules is imported first.
 from . import conv as _conv  # noqa: E402
 
 _CONV_NAMES = ("AvgPool2d", "Conv2d", "Flatten", "MaxPool2d")
