@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,12 +85,14 @@ def test_out_that_is_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_runs_as_a_subprocess(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "microgradnet", "train", "--model", "mlp", "--epochs", "1"]
+    env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}  # show the bar
     result = subprocess.run(
         [*command, "--limit", "16", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert "held-out accuracy:" in result.stdout
