@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
+
+from .cli import non_negative_int, output_directory, positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -34,52 +35,21 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
     parser.add_argument(
-        "--epochs", type=_positive, default=40, metavar="N", help="training epochs (default 40)"
+        "--epochs", type=positive_int, default=40, metavar="N", help="training epochs (default 40)"
     )
     parser.add_argument(
-        "--seed", type=_seed, default=0, metavar="S", help="data, init and shuffle seed (default 0)"
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        metavar="S",
+        help="data, init and shuffle seed (default 0)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(run=run)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _output_dir(out: str) -> Path:
-    from .cli import CommandError
-
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise CommandError(f"--out {out!r} exists and is not a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise CommandError(
-            f"--out {out!r}: cannot create the directory ({error.strerror})"
-        ) from None
-    return path
-
-
 def run(args: argparse.Namespace) -> int:
-    out = _output_dir(args.out)
+    out = output_directory(args.out)
 
     import matplotlib
 

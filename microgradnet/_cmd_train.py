@@ -22,9 +22,9 @@ import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from .cli import non_negative_int, output_directory, positive_int
 from .nn import MLP, Conv2d, Flatten, Layer, MaxPool2d, Module, ReLU, Sequential
 
 __all__ = ["RECIPES", "Recipe", "add_parser", "build_model", "run", "train_digits"]
@@ -158,21 +158,25 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--model", choices=tuple(RECIPES), required=True, help="model to train")
     parser.add_argument(
         "--epochs",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help=", ".join(f"{k}: {r.epochs}" for k, r in RECIPES.items()).join(
             ("training epochs (default ", ")")
         ),
     )
     parser.add_argument(
-        "--seed", type=_seed, default=0, metavar="S", help="init and shuffle seed (default 0)"
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        metavar="S",
+        help="init and shuffle seed (default 0)",
     )
     parser.add_argument(
         "--out", default="train-output", metavar="DIR", help="output directory (train-output)"
     )
     parser.add_argument(
         "--limit",
-        type=_positive,
+        type=positive_int,
         metavar="N",
         help="train on the first N training images only (a quick try)",
     )
@@ -180,46 +184,11 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _output_dir(out: str) -> Path:
-    from .cli import CommandError
-
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise CommandError(f"--out {out!r} exists and is not a directory")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise CommandError(
-            f"--out {out!r}: cannot create the directory ({error.strerror})"
-        ) from None
-    return path
-
-
 def run(args: argparse.Namespace) -> int:
     from . import data
     from .cli import CommandError
 
-    out = _output_dir(args.out)
+    out = output_directory(args.out)
     recipe = RECIPES[args.model]
     epochs = recipe.epochs if args.epochs is None else args.epochs
     model = build_model(args.model, args.seed)
