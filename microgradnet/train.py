@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -430,6 +431,11 @@ def evaluate(
     return logs
 
 
+def _tqdm_disabled() -> bool:
+    # tqdm's notebook bar ignores TQDM_DISABLE (it sets disable=False itself), so read it here.
+    return os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false")
+
+
 def fit(
     model: Any,
     X: Sequence[Any],
@@ -519,7 +525,7 @@ def fit(
     for hook in hooks:
         hook.on_train_begin(model)
     bar = tqdm(
-        range(n_epochs), desc="training", unit="epoch", **({} if progress else {"disable": True})
+        range(n_epochs), desc="training", unit="epoch", disable=not progress or _tqdm_disabled()
     )
     try:
         for epoch in bar:
