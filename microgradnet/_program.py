@@ -466,6 +466,30 @@ class Sum(Instruction):
             self.operand.scatter(GS, GB, g[:, None])
 
 
+class Max(Instruction):
+    """``k`` maxima of ``m`` inputs each; the gradient goes to the first of the largest."""
+
+    def __init__(self, op: Op, operand: Operand, out: slice, out_batch: bool) -> None:
+        self.op, self.operand, self.out, self.out_batch = op, operand, out, out_batch
+        self.needs_grad = [False]
+        self.winners: np.ndarray | None = None
+
+    def forward(self, S: np.ndarray, B: np.ndarray) -> Any:
+        values = self.operand.gather(S, B)
+        self.winners = values.argmax(axis=1)  # argmax keeps the first of equal maxima
+        out = values.max(axis=1)
+        (B if self.out_batch else S)[self.out] = out
+        return out
+
+    def backward(self, S: np.ndarray, B: np.ndarray, GS: np.ndarray, GB: np.ndarray) -> None:
+        if self.needs_grad[0] and self.winners is not None:
+            g = (GB if self.out_batch else GS)[self.out]
+            winners = np.expand_dims(self.winners, 1)
+            m = self.operand.gather(S, B).shape[1]
+            positions = np.arange(m).reshape((1, m) + (1,) * (winners.ndim - 2))
+            self.operand.scatter(GS, GB, (positions == winners) * g[:, None])
+
+
 class Dot(Instruction):
     """``k`` weighted sums ``w·x + b`` (a layer of neurons). When every node reads the same batch
     slots with shared weights (a dense layer), one matrix product does them all."""
@@ -702,6 +726,10 @@ def _instruction(
     everything = slice(None)
     if op is ops.SUM:
         instruction = Sum(op, operand(everything), out, out_batch)
+        instruction.needs_grad = [needed(everything)]
+        return instruction
+    if op is ops.MAX:
+        instruction = Max(op, operand(everything), out, out_batch)
         instruction.needs_grad = [needed(everything)]
         return instruction
     if op is ops.DOT:

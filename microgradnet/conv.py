@@ -364,8 +364,8 @@ def _rows(values: list[Value], width: int) -> list[list[Value]]:
 class MaxPool2d(_Pool2d):
     """Max pooling: each output is the largest input of its window, per channel.
 
-    Each output is one ``Σ`` node whose single parent is the window's maximum (by data; the
-    first in row-major order on ties), so backward routes the gradient to that input only.
+    Each output is one ``max`` node over its window; backward routes the gradient to the
+    window's largest input only (the first in row-major order on ties).
 
     Args:
         kernel_size: window ``k`` or ``(k_height, k_width)``.
@@ -386,18 +386,13 @@ class MaxPool2d(_Pool2d):
     def __call__(self, x: Any) -> Image:
         xs, channels, windows, out_w = self._windows(x)
         size = len(xs) // channels
-        total = Value.sum
+        largest = Value.max
         out = []
         for c in range(channels):
             plane = xs[c * size : (c + 1) * size]
-            # max() keeps the first of equal maxima: the tie rule documented above
-            values = [total((max(take(plane), key=_data),)) for take in windows]
+            values = [largest(take(plane)) for take in windows]
             out.append(_rows(values, out_w))
         return out
-
-
-def _data(v: Value) -> float:
-    return v.data
 
 
 class AvgPool2d(_Pool2d):

@@ -345,6 +345,23 @@ class Value:
         return _node(ops.SUM, ops.SUM.forward(*[v.data for v in inputs]), inputs, None)
 
     @staticmethod
+    def max(values: Iterable[Operand]) -> Value:
+        """The largest of ``values`` as one node; backward sends the gradient to the first of the
+        largest (a max-pooling window, say).
+
+        Raises:
+            ValueError: ``values`` is empty.
+
+        Example:
+            >>> Value.max([Value(1.0), 3, Value(2.0)]).data
+            3.0
+        """
+        inputs = _lift_all(values, "Value.max")
+        if not inputs:
+            raise ValueError("Value.max: needs at least one value, got none")
+        return _node(ops.MAX, ops.MAX.forward(*[v.data for v in inputs]), inputs, None)
+
+    @staticmethod
     def dot(
         weights: Sequence[Operand], inputs: Sequence[Operand], bias: Operand | None = None
     ) -> Value:

@@ -240,6 +240,13 @@ def _d_rpow(x: Any, out: Any, c: float) -> Any:
     )
 
 
+def _d_max(*xs_and_out: Any) -> tuple[float, ...]:
+    # NOTE: a piecewise-constant selector: 1 for the first of the largest inputs, 0 elsewhere.
+    values = [data_of(x) for x in xs_and_out[:-1]]
+    winner = values.index(max(values))
+    return tuple(1.0 if i == winner else 0.0 for i in range(len(values)))
+
+
 def _d_sum(*xs_and_out: Any) -> tuple[float, ...]:
     return (1.0,) * (len(xs_and_out) - 1)
 
@@ -288,6 +295,7 @@ LEAKY_RELU = Op(
 
 # ----- fused n-ary nodes -----
 SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)
+MAX = Op("max", lambda *xs: max(xs), _d_max, "max", VARIADIC)
 # dot(w..., x..., b): a neuron's weighted sum w·x + b as one node (the bias is optional).
 DOT = Op("dot", _dot, _d_dot, "w·x + b", VARIADIC)
 
@@ -295,7 +303,7 @@ BUILTIN_OPS: tuple[Op, ...] = (
     ADD, SUB, MUL, DIV, POW, NEG, POW_CONST, RPOW,
     EXP, LOG, SQRT, SIN, COS, ABS,
     TANH, SIGMOID, SOFTPLUS, RELU, LEAKY_RELU,
-    SUM, DOT,
+    SUM, MAX, DOT,
 )  # fmt: skip
 
 # Weak references: an op defined inside a function (a test's deliberately wrong op, say) leaves

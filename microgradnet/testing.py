@@ -239,6 +239,14 @@ def _realize_builtin(op: Op, children: list[_Node], extra: Any) -> _Node:
     if name == "leaky_relu":
         slope, shift_up = extra
         return _node(op, [_away_from_kink(children[0], shift_up)], slope)
+    if name == "max" and len(children) > 1:
+        # Keep the largest clear of the runner-up: a tie is a kink.
+        ranked = sorted(range(len(children)), key=lambda i: children[i].value, reverse=True)
+        first, second = ranked[0], ranked[1]
+        if children[first].value - children[second].value < KINK_MARGIN:
+            children = list(children)
+            children[first] = _node(ops.ADD, [children[first], _const(1.0)])
+        return _node(op, children)
     if name == "dot":
         pairs, bias = extra
         flat = [w for w, _ in pairs] + [x for _, x in pairs] + ([] if bias is None else [bias])
@@ -340,6 +348,8 @@ def _evaluate(node: _Node, args: Sequence[Any]) -> Any:
         return xs[0].leaky_relu(node.arg)
     if name == "sum":
         return Value.sum(xs)
+    if name == "max":
+        return Value.max(xs)
     if name == "dot":
         n = node.arg
         return Value.dot(xs[:n], xs[n : 2 * n], xs[2 * n] if len(xs) > 2 * n else None)
@@ -429,6 +439,7 @@ def _sympy_form(node: _Node, sp: Any, symbols: tuple[Any, ...], functions: dict[
         "relu": lambda: sp.Piecewise((x, x > 0), (0, True)),
         "leaky_relu": lambda: sp.Piecewise((x, x > 0), (sp.Rational(node.arg) * x, True)),
         "sum": lambda: sp.Add(*xs),
+        "max": lambda: sp.Max(*xs),
         "dot": lambda: (
             sp.Add(
                 *[w * v for w, v in zip(xs[: node.arg], xs[node.arg : 2 * node.arg], strict=True)]

@@ -105,6 +105,8 @@ def op_function(op: ops.Op, w: Value, v: Value) -> Callable[..., list[Value]]:
     """A per-sample function using ``op`` on inputs and parameters in every combination."""
     if op.name == "sum":
         return lambda x: [Value.sum([x[0] * w, x[1], v, x[0]]), Value.sum([w, v])]
+    if op.name == "max":
+        return lambda x: [Value.max([x[0] * w, x[1], v]), Value.max([w, v * x[0]]) * x[1]]
     if op.name == "dot":
         return lambda x: [
             Value.dot([w, v], x, w * v) + Value.dot(x, x),

@@ -250,8 +250,8 @@ def test_each_output_is_one_node_and_padding_adds_none() -> None:
 
     pooled = MaxPool2d(2)(out)
     for v in _leaves(pooled):
-        assert v.op == "sum" and len(v.parents) == 1
-        assert v.parents[0].data == v.data
+        assert v.op == "max" and len(v.parents) == 4  # the whole 2x2 window
+        assert v.data == max(p.data for p in v.parents)
     averaged = AvgPool2d(2)(out)
     for v in _leaves(averaged):
         assert v.op == "dot" and len(v.parents) == 2 * 4

@@ -45,6 +45,7 @@ OP_CASES: dict[str, tuple[Callable[..., Value], list[tuple[float, ...]]]] = {
     "relu": (lambda x: x.relu(), [(1.5,), (-2.0,)]),
     "leaky_relu": (lambda x: x.leaky_relu(0.1), [(1.5,), (-2.0,)]),
     "sum": (lambda a, b, c: Value.sum([a, b * b, c]), [(1.0, -2.0, 0.5)]),
+    "max": (lambda a, b, c: Value.max([a, b * b, c]), [(1.0, -2.0, 0.5), (3.0, 1.0, -1.0)]),
     "dot": (
         lambda w0, w1, x0, x1, b: Value.dot([w0, w1], [x0, x1], b),
         [(0.5, -1.5, 2.0, 0.25, 0.1)],

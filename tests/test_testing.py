@@ -177,6 +177,7 @@ _FLOAT_FUNCTIONS: dict[str, Callable[..., float]] = {
     "relu": lambda x: max(x, 0.0),
     "leaky_relu": lambda x, slope: x if x > 0 else slope * x,
     "sum": lambda *xs: math.fsum(xs),
+    "max": lambda *xs: max(xs),
     "dot": lambda w, x, b=0.0: math.fsum([*map(operator.mul, w, x), b]),
     "square": lambda x: x * x,
     "logaddexp": lambda x, y: math.log(math.exp(x) + math.exp(y)),
