@@ -547,7 +547,9 @@ def _backprop(
 
 def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, Any]:
     # The hot loop of every backward(): local derivatives on floats, one case per arity so that
-    # no tuple is built per node.
+    # no tuple is built per node. A local derivative of exactly 0 (an inactive relu, the losers
+    # of a max) passes nothing on, so a subgraph that only such paths reach is never walked: its
+    # nodes get no entry, i.e. a gradient of 0.
     grads: dict[Value, Any] = {root: seed}
     get = grads.get
     node = root
@@ -558,7 +560,9 @@ def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, An
             op = node._op
             if op is None:
                 continue
-            g = grads[node]
+            g = get(node)
+            if g is None:
+                continue
             arity = op.arity
             if arity == 2:
                 x = node._x
@@ -568,20 +572,24 @@ def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, An
                     dx, dy = op.derivative(x.data, y.data, node.data)
                 else:
                     dx, dy = fixed
-                grads[x] = get(x, 0.0) + dx * g
-                grads[y] = get(y, 0.0) + dy * g
+                if dx:
+                    grads[x] = get(x, 0.0) + dx * g
+                if dy:
+                    grads[y] = get(y, 0.0) + dy * g
             elif arity == 1:
                 x = node._x
                 if op.const:
                     dx = op.derivative(x.data, node.data, node._y)
                 else:
                     dx = op.derivative(x.data, node.data)
-                grads[x] = get(x, 0.0) + dx * g
+                if dx:
+                    grads[x] = get(x, 0.0) + dx * g
             else:
                 parents = node._x
                 local = op.derivative(*[p.data for p in parents], node.data)
                 for x, dx in zip(parents, local, strict=True):
-                    grads[x] = get(x, 0.0) + dx * g
+                    if dx:
+                        grads[x] = get(x, 0.0) + dx * g
     except (ArithmeticError, ValueError) as error:
         raise _gradient_error(node, error) from error
     return grads
