@@ -488,9 +488,10 @@ def apply(op: Op, *args: Operand) -> Value:
 _EMIT = object()
 
 
-def _toposort(root: Value, skip: Iterable[Value] = ()) -> list[Value]:
+def _toposort(root: Value, skip: Iterable[Value] = (), prune: bool = False) -> list[Value]:
     """Every node below ``root`` (none of ``skip`` nor what lies only below them), each after
-    all its parents."""
+    all its parents. With ``prune``, an input whose local derivative through a gating op
+    (relu, max) is exactly 0 is not followed: only what a gradient can reach is listed."""
     order: list[Value] = []
     # A dict rather than a set: same speed, about half the memory for large graphs.
     visited: dict[Value, None] = dict.fromkeys(skip)
@@ -510,6 +511,11 @@ def _toposort(root: Value, skip: Iterable[Value] = ()) -> list[Value]:
             continue
         push(node)
         push(_EMIT)
+        if prune and op.gates:
+            for x, d in zip(_parents(node), _local_floats(node, op), strict=True):
+                if d and x not in visited:
+                    push(x)
+            continue
         arity = op.arity
         if arity == 2:
             x = node._x
@@ -529,6 +535,14 @@ def _toposort(root: Value, skip: Iterable[Value] = ()) -> list[Value]:
     return order
 
 
+def _local_floats(node: Value, op: Op) -> tuple[Any, ...]:
+    """The local derivatives of ``node`` on floats, one per parent."""
+    if op.arity == 1:
+        x = node._x.data
+        return (op.derivative(x, node.data, node._y) if op.const else op.derivative(x, node.data),)
+    return tuple(op.derivative(*[p.data for p in _parents(node)], node.data))
+
+
 def backward_order(root: Value) -> list[Value]:
     """The nodes below ``root`` in the order ``backward()`` processes them (``root`` first)."""
     if type(root) is not Value:
@@ -540,7 +554,7 @@ def _backprop(
     root: Value, seed: Any, create_graph: bool, skip: Iterable[Value] = ()
 ) -> dict[Value, Any]:
     """d(root)/d(node) * seed for every node below ``root``, not walking below ``skip``."""
-    order = _toposort(root, skip)
+    order = _toposort(root, skip, prune=True)
     walk = _walk_building_graph if create_graph else _walk_floats
     return walk(order, root, seed)
 

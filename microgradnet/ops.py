@@ -61,6 +61,8 @@ class Op:
             generators (``None``: the whole real line).
         linear: the local derivatives are constants (add, sub, neg): the engine evaluates the
             derivative once, here, instead of once per node.
+        gates: some local derivatives are often exactly 0 (relu below 0, every input of a max
+            but the largest): backward does not even walk what lies behind such an input.
     """
 
     name: str
@@ -71,6 +73,7 @@ class Op:
     const: bool = False
     domain: tuple[float, float] | None = None
     linear: bool = False
+    gates: bool = False
     fixed_derivative: Any = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -284,7 +287,12 @@ ABS = Op("abs", abs, lambda x, out: 1.0 if data_of(x) > 0.0 else -1.0 if data_of
 TANH = Op("tanh", math.tanh, lambda x, out: 1.0 - out * out)
 SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: out * (1.0 - out))
 SOFTPLUS = Op("softplus", _softplus, lambda x, out: sigmoid(x))
-RELU = Op("relu", lambda x: x if x > 0.0 else 0.0, lambda x, out: 1.0 if data_of(x) > 0.0 else 0.0)
+RELU = Op(
+    "relu",
+    lambda x: x if x > 0.0 else 0.0,
+    lambda x, out: 1.0 if data_of(x) > 0.0 else 0.0,
+    gates=True,
+)
 LEAKY_RELU = Op(
     "leaky_relu",
     _leaky_relu,
@@ -295,7 +303,7 @@ LEAKY_RELU = Op(
 
 # ----- fused n-ary nodes -----
 SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)
-MAX = Op("max", lambda *xs: max(xs), _d_max, "max", VARIADIC)
+MAX = Op("max", lambda *xs: max(xs), _d_max, "max", VARIADIC, gates=True)
 # dot(w..., x..., b): a neuron's weighted sum w·x + b as one node (the bias is optional).
 DOT = Op("dot", _dot, _d_dot, "w·x + b", VARIADIC)
 
