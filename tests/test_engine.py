@@ -403,3 +403,19 @@ def test_define_op_forward_domain_error_names_the_op() -> None:
 
     with pytest.raises(ValueError, match=r"root: .*-4\.0"):
         root(Value(-4.0))
+
+
+def test_backward_does_not_walk_behind_an_exact_zero() -> None:
+    # sqrt's derivative is undefined at 0, but an inactive relu passes no gradient to it:
+    # the subgraph behind the relu is not walked, and x gets a gradient of exactly 0.
+    x = Value(0.0)
+    dead = (x.sqrt() - 1).relu()
+    (dead + Value(2.0) * 3).backward()
+    assert x.grad == 0.0
+    # the same sqrt on a live path is walked, and its undefined derivative is reported
+    with pytest.raises(ZeroDivisionError, match="sqrt"):
+        (x.sqrt() + 1).relu().backward()
+    # the losers of a max receive nothing either
+    a, b = Value(1.0), Value(0.0)
+    Value.max([a, b.sqrt()]).backward()
+    assert (a.grad, b.grad) == (1.0, 0.0)
