@@ -229,7 +229,18 @@ class Value:
     def __add__(self, other: Operand) -> Value:
         if type(other) is not Value and (other := _lift(other)) is None:
             return NotImplemented
-        return _node(ops.ADD, self.data + other.data, self, other)
+        # _node inlined: this is the hottest path of a forward pass
+        out = _new(Value)
+        out.data = self.data + other.data
+        out.grad = 0.0
+        out.label = ""
+        if _open_no_grad_blocks and not _grad_mode.enabled:
+            out._op = out._x = out._y = None
+        else:
+            out._op = ops.ADD
+            out._x = self
+            out._y = other
+        return out
 
     def __radd__(self, other: Operand) -> Value:  # other + self
         other = _reflected_operand(other, "+")
@@ -247,7 +258,18 @@ class Value:
     def __mul__(self, other: Operand) -> Value:
         if type(other) is not Value and (other := _lift(other)) is None:
             return NotImplemented
-        return _node(ops.MUL, self.data * other.data, self, other)
+        # _node inlined: this is the hottest path of a forward pass
+        out = _new(Value)
+        out.data = self.data * other.data
+        out.grad = 0.0
+        out.label = ""
+        if _open_no_grad_blocks and not _grad_mode.enabled:
+            out._op = out._x = out._y = None
+        else:
+            out._op = ops.MUL
+            out._x = self
+            out._y = other
+        return out
 
     def __rmul__(self, other: Operand) -> Value:  # other * self
         other = _reflected_operand(other, "*")
