@@ -417,7 +417,9 @@ class Value:
 
         Every node's ``.grad`` gains d(self)/d(node) * ``gradient``. The gradients are computed
         from the data alone and added at the end, so calling ``backward()`` twice gives exactly
-        twice the gradient. Works on graphs of any depth (no recursion).
+        twice the gradient, and a backward that raises changes no ``.grad``. Works on graphs of
+        any depth (no recursion). What lies only behind an exact-zero local derivative (an
+        inactive relu, the smaller inputs of a max) is not walked: its gradient is 0.
         """
         seed = _to_float(gradient, "gradient")
         grads = _backprop(self, seed, create_graph=False)
@@ -506,7 +508,9 @@ def apply(op: Op, *args: Operand) -> Value:
 # emitted when the marker resurfaces, i.e. after all its parents (post-order). The walk then visits
 # nodes in reverse, each after all its consumers. Gradients are gathered in a dict; an undefined
 # local derivative (ops.UndefinedGradient) spreads through sums and products and is reported only
-# if it reaches a gradient that is actually returned.
+# if it reaches a gradient that is actually returned. A local derivative of exactly 0 passes
+# nothing on: the walk skips nodes no gradient reaches, and for gating ops (relu, max) the sort
+# does not even descend there. Such nodes get no entry, which means a gradient of 0.
 _EMIT = object()
 
 
@@ -566,7 +570,8 @@ def _local_floats(node: Value, op: Op) -> tuple[Any, ...]:
 
 
 def backward_order(root: Value) -> list[Value]:
-    """The nodes below ``root`` in the order ``backward()`` processes them (``root`` first)."""
+    """Every node below ``root``, each after all its consumers (``root`` first): the order in
+    which ``backward()`` processes them (it skips those no gradient reaches)."""
     if type(root) is not Value:
         raise TypeError(f"backward_order: expected a Value, got {type(root).__name__}")
     return _toposort(root)[::-1]
