@@ -325,6 +325,16 @@ class _Pool2d(Module):
     def stride(self) -> tuple[int, int]:
         return self._stride
 
+    def _pool(self, x: Any, reduce: Callable[[Sequence[Value]], Value]) -> Image:
+        """``reduce`` applied to every window of every channel of ``x``."""
+        xs, channels, windows, out_w = self._windows(x)
+        size = len(xs) // channels
+        out = []
+        for c in range(channels):
+            plane = xs[c * size : (c + 1) * size]
+            out.append(_rows([reduce(take(plane)) for take in windows], out_w))
+        return out
+
     def _windows(self, x: Any) -> tuple[list[Value], int, tuple[_Gather, ...], int]:
         """The input as Values, its channel count, the window gatherers of one channel, W'."""
         xs, channels, height, width = _image(x, None, self._name)
@@ -384,15 +394,7 @@ class MaxPool2d(_Pool2d):
     _name = "MaxPool2d"
 
     def __call__(self, x: Any) -> Image:
-        xs, channels, windows, out_w = self._windows(x)
-        size = len(xs) // channels
-        largest = Value.max
-        out = []
-        for c in range(channels):
-            plane = xs[c * size : (c + 1) * size]
-            values = [largest(take(plane)) for take in windows]
-            out.append(_rows(values, out_w))
-        return out
+        return self._pool(x, Value.max)
 
 
 class AvgPool2d(_Pool2d):
@@ -418,17 +420,9 @@ class AvgPool2d(_Pool2d):
     _name = "AvgPool2d"
 
     def __call__(self, x: Any) -> Image:
-        xs, channels, windows, out_w = self._windows(x)
-        size = len(xs) // channels
         kh, kw = self._kernel
         weights = (1.0 / (kh * kw),) * (kh * kw)
-        dot = Value.dot
-        out = []
-        for c in range(channels):
-            plane = xs[c * size : (c + 1) * size]
-            values = [dot(weights, take(plane)) for take in windows]
-            out.append(_rows(values, out_w))
-        return out
+        return self._pool(x, lambda window: Value.dot(weights, window))
 
 
 class Flatten(Module):
