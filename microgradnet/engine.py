@@ -163,7 +163,16 @@ def _parents(node: Value) -> tuple[Value, ...]:
         return (node._x, node._y)
     if op.arity == 1:
         return (node._x,)
+    if op.bilinear:
+        return _dot_parents(node._x, node._y)
     return node._x
+
+
+def _dot_parents(weights: tuple[Value, ...], inputs: tuple[Value, ...]) -> tuple[Value, ...]:
+    # A dot node keeps (w..., b) and (x...): its inputs in op order are (w..., x..., b).
+    if len(weights) == len(inputs):
+        return weights + inputs
+    return (*weights[:-1], *inputs, weights[-1])
 
 
 class Value:
@@ -186,7 +195,8 @@ class Value:
 
     # Parents live in two slots rather than a tuple: one GC-tracked object per node.
     # _x, _y: the two inputs of a binary op; the input and its constant argument (or None) of a
-    # unary op; the tuple of inputs and None for a variadic op.
+    # unary op; the tuple of inputs and None for a variadic op; for a dot node, the weights
+    # (then the bias, if any) and the inputs as two tuples, so a layer's neurons share one.
     __slots__ = ("_op", "_x", "_y", "data", "grad", "label")
 
     data: float
@@ -396,20 +406,32 @@ class Value:
 
         Raises:
             ValueError: ``weights`` and ``inputs`` differ in length.
+            TypeError: an entry is neither a ``Value`` nor a real number.
+
+        Example:
+            >>> Value.dot([Value(2.0), 3], [Value(1.0), Value(-1.0)], 0.5).data
+            -0.5
         """
-        w = _lift_all(weights, "Value.dot weights")
-        x = _lift_all(inputs, "Value.dot inputs")
-        if len(w) != len(x):
-            raise ValueError(f"Value.dot: {len(w)} weights but {len(x)} inputs (they must match)")
+        inputs = tuple(inputs)
         if bias is None:
-            parents = w + x
+            weights = tuple(weights)
+            n = len(weights)
         else:
-            parents = (
-                *w,
-                *x,
-                bias if type(bias) is Value else _lift_all([bias], "Value.dot bias")[0],
-            )
-        return _node(ops.DOT, ops.DOT.forward(*[v.data for v in parents]), parents, None)
+            weights = (*weights, bias)
+            n = len(weights) - 1
+        if n != len(inputs):
+            raise ValueError(f"Value.dot: {n} weights but {len(inputs)} inputs (they must match)")
+        # The same sum as ops.DOT.forward, fused with the check that every entry is a Value.
+        data = 0.0
+        for w, x in zip(weights, inputs):
+            if type(w) is not Value or type(x) is not Value:
+                return _lifted_dot(weights, inputs, bias is not None)
+            data += w.data * x.data
+        if bias is not None:
+            if type(bias) is not Value:
+                return _lifted_dot(weights, inputs, True)
+            data += bias.data
+        return _node(ops.DOT, data, weights, inputs)
 
     # ----- gradients -----
     def backward(self, gradient: Number = 1.0) -> None:
@@ -485,6 +507,16 @@ def _lift_all(values: Iterable[Operand], what: str) -> tuple[Value, ...]:
     return tuple(lifted)
 
 
+def _lifted_dot(weights: tuple[Any, ...], inputs: tuple[Any, ...], has_bias: bool) -> Value:
+    """``Value.dot`` once its numbers are lifted to constant leaves (``weights`` ends with the
+    bias when ``has_bias``)."""
+    n = len(inputs)
+    w = _lift_all(weights[:n], "Value.dot weights")
+    x = _lift_all(inputs, "Value.dot inputs")
+    bias = _lift_all(weights[n:], "Value.dot bias")[0] if has_bias else None
+    return Value.dot(w, x, bias)
+
+
 # ----- applying any op -----
 def apply(op: Op, *args: Operand) -> Value:
     """Apply ``op`` (a built-in row or a ``define_op`` op) to ``Value``s or real numbers."""
@@ -492,6 +524,9 @@ def apply(op: Op, *args: Operand) -> Value:
         raise TypeError(f"{op.name}: ops with a constant argument are applied through Value")
     if op.arity != VARIADIC and len(args) != op.arity:
         raise TypeError(f"{op.name}: takes {op.arity} input(s), got {len(args)}")
+    if op.bilinear:
+        n = len(args) // 2
+        return Value.dot(args[:n], args[n : 2 * n], args[2 * n] if len(args) % 2 else None)
     inputs = _lift_all(args, op.name)
     data = op.forward(*[v.data for v in inputs])
     if op.arity == 2:
@@ -510,19 +545,22 @@ def apply(op: Op, *args: Operand) -> Value:
 # local derivative (ops.UndefinedGradient) spreads through sums and products and is reported only
 # if it reaches a gradient that is actually returned. A local derivative of exactly 0 passes
 # nothing on: the walk skips nodes no gradient reaches, and for gating ops (relu, max) the sort
-# does not even descend there. Such nodes get no entry, which means a gradient of 0.
+# does not even descend there. Such nodes get no entry, which means a gradient of 0. Leaves are
+# left out of the backward order altogether: they pass nothing on, and their gradients are read
+# from the dict.
 _EMIT = object()
 
 
 def _toposort(root: Value, skip: Iterable[Value] = (), prune: bool = False) -> list[Value]:
     """Every node below ``root`` (none of ``skip`` nor what lies only below them), each after
-    all its parents. With ``prune``, an input whose local derivative through a gating op
-    (relu, max) is exactly 0 is not followed: only what a gradient can reach is listed."""
+    all its parents. With ``prune``, the order a backward walk needs: no leaves, and an input
+    whose local derivative through a gating op (relu, max) is exactly 0 is not followed."""
     order: list[Value] = []
     # A dict rather than a set: same speed, about half the memory for large graphs.
     visited: dict[Value, None] = dict.fromkeys(skip)
     stack: list[Any] = [root]
     push, pop, emit = stack.append, stack.pop, order.append
+    keep_leaves = not prune
     while stack:
         node = pop()
         if node is _EMIT:
@@ -533,30 +571,36 @@ def _toposort(root: Value, skip: Iterable[Value] = (), prune: bool = False) -> l
         visited[node] = None
         op = node._op
         if op is None:
-            emit(node)
+            if keep_leaves:
+                emit(node)
             continue
         push(node)
         push(_EMIT)
-        if prune and op.gates:
-            for x, d in zip(_parents(node), _local_floats(node, op), strict=True):
-                if d and x not in visited:
-                    push(x)
-            continue
         arity = op.arity
         if arity == 2:
             x = node._x
-            if x not in visited:
+            if (keep_leaves or x._op is not None) and x not in visited:
                 push(x)
             x = node._y
-            if x not in visited:
+            if (keep_leaves or x._op is not None) and x not in visited:
                 push(x)
         elif arity == 1:
             x = node._x
-            if x not in visited:
+            if (keep_leaves or x._op is not None) and x not in visited:
+                if prune and op.gates and not _local_floats(node, op)[0]:
+                    continue
                 push(x)
         else:
-            for x in node._x:
-                if x not in visited:
+            if prune and op.gates:
+                inputs: Iterable[Value] = [
+                    x for x, d in zip(node._x, _local_floats(node, op), strict=True) if d
+                ]
+            elif op.bilinear:
+                inputs = (*node._x, *node._y)
+            else:
+                inputs = node._x
+            for x in inputs:
+                if (keep_leaves or x._op is not None) and x not in visited:
                     push(x)
     return order
 
@@ -589,8 +633,8 @@ def _backprop(
 def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, Any]:
     # The hot loop of every backward(): local derivatives on floats, one case per arity so that
     # no tuple is built per node. A local derivative of exactly 0 (an inactive relu, the losers
-    # of a max) passes nothing on, so a subgraph that only such paths reach is never walked: its
-    # nodes get no entry, i.e. a gradient of 0.
+    # of a max, a dot weight times an input of 0) passes nothing on, so a subgraph that only such
+    # paths reach is never walked: its nodes get no entry, i.e. a gradient of 0.
     grads: dict[Value, Any] = {root: seed}
     get = grads.get
     node = root
@@ -598,12 +642,10 @@ def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, An
     try:
         while order:
             node = pop()
-            op = node._op
-            if op is None:
-                continue
             g = get(node)
             if g is None:
                 continue
+            op = node._op
             arity = op.arity
             if arity == 2:
                 x = node._x
@@ -625,6 +667,21 @@ def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, An
                     dx = op.derivative(x.data, node.data)
                 if dx:
                     grads[x] = get(x, 0.0) + dx * g
+            elif op.bilinear:
+                # ops.DOT's derivative on floats, without building its argument list: each
+                # weight's local derivative is its input, each input's is its weight.
+                weights = node._x
+                inputs = node._y
+                for w, x in zip(weights, inputs):
+                    d = x.data
+                    if d:
+                        grads[w] = get(w, 0.0) + d * g
+                    d = w.data
+                    if d:
+                        grads[x] = get(x, 0.0) + d * g
+                if len(weights) != len(inputs):
+                    b = weights[-1]
+                    grads[b] = get(b, 0.0) + g
             else:
                 parents = node._x
                 local = op.derivative(*[p.data for p in parents], node.data)

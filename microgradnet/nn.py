@@ -443,8 +443,9 @@ class Layer(Module):
     def __call__(self, x: Sequence[Value | float] | Value | float) -> Value | list[Value]:
         neurons = self.neurons
         x = _as_inputs(x, len(neurons[0].w), "Layer")
-        # Lift numbers once here rather than once per neuron inside Value.dot.
-        x = [v if type(v) is Value else Value(v) for v in x]
+        # Lift numbers once here rather than once per neuron inside Value.dot; the neurons'
+        # dot nodes then share this one tuple of inputs.
+        x = tuple([v if type(v) is Value else Value(v) for v in x])
         dot = Value.dot
         out = [n._act(dot(n.w, x, n.b)) for n in neurons]
         return out[0] if len(out) == 1 else out

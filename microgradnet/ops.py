@@ -63,6 +63,11 @@ class Op:
             derivative once, here, instead of once per node.
         gates: some local derivatives are often exactly 0 (relu below 0, every input of a max
             but the largest): backward does not even walk what lies behind such an input.
+        bilinear: a variadic op computing ``Σ wᵢ·xᵢ`` over its first and second halves of
+            inputs, plus an optional last input (a bias). Its local derivatives are the other
+            factor (d/dwᵢ = xᵢ, d/dxᵢ = wᵢ, d/db = 1), as ``derivative`` says: the engine stores
+            the weights and the inputs as two tuples (a layer's neurons share one input tuple)
+            and applies those derivatives on floats without building the argument list.
     """
 
     name: str
@@ -74,6 +79,7 @@ class Op:
     domain: tuple[float, float] | None = None
     linear: bool = False
     gates: bool = False
+    bilinear: bool = False
     fixed_derivative: Any = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -210,8 +216,11 @@ def _sum(*xs: float) -> float:
 
 
 def _dot(*xs: float) -> float:
+    # Summed left to right, exactly as Value.dot does it.
     n = len(xs) // 2
-    total = sum(map(operator.mul, xs[:n], xs[n : 2 * n]))
+    total = 0.0
+    for w, x in zip(xs[:n], xs[n : 2 * n]):
+        total += w * x
     return total + xs[-1] if len(xs) % 2 else total
 
 
@@ -305,7 +314,7 @@ LEAKY_RELU = Op(
 SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)
 MAX = Op("max", lambda *xs: max(xs), _d_max, "max", VARIADIC, gates=True)
 # dot(w..., x..., b): a neuron's weighted sum w·x + b as one node (the bias is optional).
-DOT = Op("dot", _dot, _d_dot, "w·x + b", VARIADIC)
+DOT = Op("dot", _dot, _d_dot, "w·x + b", VARIADIC, bilinear=True)
 
 BUILTIN_OPS: tuple[Op, ...] = (
     ADD, SUB, MUL, DIV, POW, NEG, POW_CONST, RPOW,
