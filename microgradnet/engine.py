@@ -423,7 +423,7 @@ class Value:
             raise ValueError(f"Value.dot: {n} weights but {len(inputs)} inputs (they must match)")
         # The same sum as ops.DOT.forward, fused with the check that every entry is a Value.
         data = 0.0
-        for w, x in zip(weights, inputs):
+        for w, x in zip(weights, inputs, strict=False):  # the bias, if any, is left out
             if type(w) is not Value or type(x) is not Value:
                 return _lifted_dot(weights, inputs, bias is not None)
             data += w.data * x.data
@@ -672,7 +672,7 @@ def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, An
                 # weight's local derivative is its input, each input's is its weight.
                 weights = node._x
                 inputs = node._y
-                for w, x in zip(weights, inputs):
+                for w, x in zip(weights, inputs, strict=False):  # the bias, if any, is left out
                     d = x.data
                     if d:
                         grads[w] = get(w, 0.0) + d * g

@@ -219,7 +219,7 @@ def _dot(*xs: float) -> float:
     # Summed left to right, exactly as Value.dot does it.
     n = len(xs) // 2
     total = 0.0
-    for w, x in zip(xs[:n], xs[n : 2 * n]):
+    for w, x in zip(xs[:n], xs[n : 2 * n], strict=True):
         total += w * x
     return total + xs[-1] if len(xs) % 2 else total
 
