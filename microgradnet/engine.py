@@ -447,7 +447,9 @@ class Value:
         grads = _backprop(self, seed, create_graph=False)
         _check_defined(grads.values())
         pop = grads.popitem  # each gathered float is freed as its node's .grad takes it
-        while grads:
+        while True:  # Note [warm loops]
+            if not grads:
+                break
             node, g = pop()
             node.grad += g
 
@@ -550,6 +552,13 @@ def apply(op: Op, *args: Operand) -> Value:
 # from the dict.
 _EMIT = object()
 
+# Note [warm loops]
+# CPython 3.11 specializes a function's bytecode (attribute loads on slots, dict lookups, ...)
+# once a warm-up counter fed by calls and by JUMP_BACKWARD runs out, but a `while cond:` loop
+# jumps back with POP_JUMP_BACKWARD_IF_TRUE, which does not feed it. A walk called once on a big
+# graph would then run entirely unspecialized, about 1.5x slower. `while True:` with an explicit
+# break jumps back with JUMP_BACKWARD, so the walk is specialized within its first iterations.
+
 
 def _toposort(root: Value, skip: Iterable[Value] = (), prune: bool = False) -> list[Value]:
     """Every node below ``root`` (none of ``skip`` nor what lies only below them), each after
@@ -561,7 +570,9 @@ def _toposort(root: Value, skip: Iterable[Value] = (), prune: bool = False) -> l
     stack: list[Any] = [root]
     push, pop, emit = stack.append, stack.pop, order.append
     keep_leaves = not prune
-    while stack:
+    while True:  # Note [warm loops]
+        if not stack:
+            break
         node = pop()
         if node is _EMIT:
             emit(pop())
@@ -587,7 +598,7 @@ def _toposort(root: Value, skip: Iterable[Value] = (), prune: bool = False) -> l
         elif arity == 1:
             x = node._x
             if (keep_leaves or x._op is not None) and x not in visited:
-                if prune and op.gates and not _local_floats(node, op)[0]:
+                if prune and op.gates and not op.derivative(x.data, node.data):
                     continue
                 push(x)
         else:
@@ -640,7 +651,9 @@ def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, An
     node = root
     pop = order.pop  # last to first, i.e. consumers first; the list shrinks as gradients grow
     try:
-        while order:
+        while True:  # Note [warm loops]
+            if not order:
+                break
             node = pop()
             g = get(node)
             if g is None:
@@ -651,10 +664,13 @@ def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, An
                 x = node._x
                 y = node._y
                 fixed = op.fixed_derivative
-                if fixed is None:
-                    dx, dy = op.derivative(x.data, y.data, node.data)
-                else:
+                if fixed is not None:
                     dx, dy = fixed
+                elif op.bilinear:  # x * y: ops.MUL's derivative, (y, x), without the call
+                    dx = y.data
+                    dy = x.data
+                else:
+                    dx, dy = op.derivative(x.data, y.data, node.data)
                 if dx:
                     grads[x] = get(x, 0.0) + dx * g
                 if dy:
@@ -699,7 +715,9 @@ def _walk_building_graph(order: list[Value], root: Value, seed: Value) -> dict[V
     node = root
     pop = order.pop  # last to first, i.e. consumers first; the list shrinks as gradients grow
     try:
-        while order:
+        while True:  # Note [warm loops]
+            if not order:
+                break
             node = pop()
             op = node._op
             if op is None:
@@ -740,7 +758,9 @@ def _nodes_not_leading_to(root: Value, targets: Iterable[Value]) -> set[Value]:
     targets = set(targets)
     leads: dict[Value, bool] = {}
     stack: list[tuple[Value, bool]] = [(root, False)]
-    while stack:
+    while True:  # Note [warm loops]
+        if not stack:
+            break
         node, expanded = stack.pop()
         if expanded:
             leads[node] = node in targets or any(leads[p] for p in _parents(node))

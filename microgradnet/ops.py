@@ -63,11 +63,12 @@ class Op:
             derivative once, here, instead of once per node.
         gates: some local derivatives are often exactly 0 (relu below 0, every input of a max
             but the largest): backward does not even walk what lies behind such an input.
-        bilinear: a variadic op computing ``Σ wᵢ·xᵢ`` over its first and second halves of
-            inputs, plus an optional last input (a bias). Its local derivatives are the other
-            factor (d/dwᵢ = xᵢ, d/dxᵢ = wᵢ, d/db = 1), as ``derivative`` says: the engine stores
-            the weights and the inputs as two tuples (a layer's neurons share one input tuple)
-            and applies those derivatives on floats without building the argument list.
+        bilinear: a product whose local derivative for each factor is the other factor, as
+            ``derivative`` says: ``x * y`` (d/dx = y, d/dy = x), or a variadic ``Σ wᵢ·xᵢ`` over
+            its first and second halves of inputs plus an optional last input, a bias
+            (d/dwᵢ = xᵢ, d/dxᵢ = wᵢ, d/db = 1). The engine applies this on floats without
+            calling ``derivative``, and stores a dot node's weights and inputs as two tuples (a
+            layer's neurons share one input tuple).
     """
 
     name: str
@@ -83,6 +84,8 @@ class Op:
     fixed_derivative: Any = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if self.gates and self.const:
+            raise ValueError(f"op {self.name!r}: a gating op cannot take a constant argument")
         if self.linear and self.arity:
             # Any point will do: the derivative of a linear op does not depend on it.
             zeros = (0.0,) * (self.arity + 1)
@@ -275,7 +278,7 @@ def _d_dot(*xs_and_out: Any) -> tuple[Any, ...]:
 # ----- arithmetic -----
 ADD = Op("add", operator.add, lambda x, y, out: (1.0, 1.0), "+", 2, linear=True)
 SUB = Op("sub", operator.sub, lambda x, y, out: (1.0, -1.0), "-", 2, linear=True)
-MUL = Op("mul", operator.mul, lambda x, y, out: (y, x), "*", 2)
+MUL = Op("mul", operator.mul, lambda x, y, out: (y, x), "*", 2, bilinear=True)
 DIV = Op("div", _div, lambda x, y, out: (1.0 / y, -out / y), "/", 2)
 POW = Op("pow", _pow, _d_pow, "**", 2)
 NEG = Op("neg", operator.neg, lambda x, out: -1.0, "-", linear=True)
