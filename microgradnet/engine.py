@@ -11,7 +11,7 @@ import inspect
 import math
 import numbers
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import ContextDecorator
 from typing import Any, TypeAlias, TypeVar
 
@@ -446,11 +446,7 @@ class Value:
         seed = _to_float(gradient, "gradient")
         grads = _backprop(self, seed, create_graph=False)
         _check_defined(grads.values())
-        pop = grads.popitem  # each gathered float is freed as its node's .grad takes it
-        while True:  # Note [warm loops]
-            if not grads:
-                break
-            node, g = pop()
+        for node, g in grads.items():
             node.grad += g
 
     def detach(self) -> Value:
@@ -560,16 +556,38 @@ _EMIT = object()
 # break jumps back with JUMP_BACKWARD, so the walk is specialized within its first iterations.
 
 
-def _toposort(root: Value, skip: Iterable[Value] = (), prune: bool = False) -> list[Value]:
-    """Every node below ``root`` (none of ``skip`` nor what lies only below them), each after
-    all its parents. With ``prune``, the order a backward walk needs: no leaves, and an input
-    whose local derivative through a gating op (relu, max) is exactly 0 is not followed."""
+def _toposort(root: Value) -> list[Value]:
+    """Every node below ``root``, leaves included, each after all its parents."""
     order: list[Value] = []
-    # A dict rather than a set: same speed, about half the memory for large graphs.
-    visited: dict[Value, None] = dict.fromkeys(skip)
+    visited: set[Value] = set()
     stack: list[Any] = [root]
     push, pop, emit = stack.append, stack.pop, order.append
-    keep_leaves = not prune
+    while stack:
+        node = pop()
+        if node is _EMIT:
+            emit(pop())
+        elif node not in visited:
+            visited.add(node)
+            push(node)
+            push(_EMIT)
+            stack.extend(x for x in _parents(node) if x not in visited)
+    return order
+
+
+def _backward_order(
+    root: Value, skip: Iterable[Value] = ()
+) -> tuple[list[Value], dict[Value, Any]]:
+    """The nodes a backward walk from ``root`` visits, each after all its parents, and a dict
+    holding a gradient of 0.0 for each of them and for every input they pass a gradient to.
+
+    Left out of the order: leaves (they pass nothing on), ``skip`` and what lies only below it,
+    and whatever lies only behind a local derivative of exactly 0 through a gating op (relu,
+    max). The hot half of backward()."""
+    order: list[Value] = []
+    # The walk adds into these entries in place: every input it reaches already has one.
+    grads: dict[Value, Any] = dict.fromkeys(skip, 0.0)
+    stack: list[Any] = [root] if root._op is not None else []
+    push, pop, emit = stack.append, stack.pop, order.append
     while True:  # Note [warm loops]
         if not stack:
             break
@@ -577,43 +595,50 @@ def _toposort(root: Value, skip: Iterable[Value] = (), prune: bool = False) -> l
         if node is _EMIT:
             emit(pop())
             continue
-        if node in visited:
+        if node in grads:
             continue
-        visited[node] = None
+        grads[node] = 0.0
         op = node._op
-        if op is None:
-            if keep_leaves:
-                emit(node)
-            continue
-        push(node)
-        push(_EMIT)
+        stack += (node, _EMIT)
         arity = op.arity
         if arity == 2:
             x = node._x
-            if (keep_leaves or x._op is not None) and x not in visited:
-                push(x)
-            x = node._y
-            if (keep_leaves or x._op is not None) and x not in visited:
-                push(x)
-        elif arity == 1:
-            x = node._x
-            if (keep_leaves or x._op is not None) and x not in visited:
-                if prune and op.gates and not op.derivative(x.data, node.data):
-                    continue
-                push(x)
-        else:
-            if prune and op.gates:
-                inputs: Iterable[Value] = [
-                    x for x, d in zip(node._x, _local_floats(node, op), strict=True) if d
-                ]
-            elif op.bilinear:
-                inputs = (*node._x, *node._y)
-            else:
-                inputs = node._x
-            for x in inputs:
-                if (keep_leaves or x._op is not None) and x not in visited:
+            if x not in grads:
+                if x._op is None:
+                    grads[x] = 0.0
+                else:
                     push(x)
-    return order
+            x = node._y
+            if x not in grads:
+                if x._op is None:
+                    grads[x] = 0.0
+                else:
+                    push(x)
+            continue
+        if arity == 1:
+            x = node._x
+            if x not in grads and not (op.gates and not op.derivative(x.data, node.data)):
+                if x._op is None:
+                    grads[x] = 0.0
+                else:
+                    push(x)
+            continue
+        if op.gates:
+            inputs: Iterable[Value] = [
+                x for x, d in zip(node._x, _local_floats(node, op), strict=True) if d
+            ]
+        elif op.bilinear:
+            inputs = (*node._x, *node._y)
+        else:
+            inputs = node._x
+        for x in inputs:
+            if x not in grads:
+                if x._op is None:
+                    grads[x] = 0.0
+                else:
+                    push(x)
+    grads[root] = 0.0
+    return order, grads
 
 
 def _local_floats(node: Value, op: Op) -> tuple[Any, ...]:
@@ -635,28 +660,27 @@ def backward_order(root: Value) -> list[Value]:
 def _backprop(
     root: Value, seed: Any, create_graph: bool, skip: Iterable[Value] = ()
 ) -> dict[Value, Any]:
-    """d(root)/d(node) * seed for every node below ``root``, not walking below ``skip``."""
-    order = _toposort(root, skip, prune=True)
-    walk = _walk_building_graph if create_graph else _walk_floats
-    return walk(order, root, seed)
+    """d(root)/d(node) * seed for every node below ``root``, not walking below ``skip``.
+
+    Nodes no gradient reaches are missing or hold 0.0."""
+    order, grads = _backward_order(root, skip)
+    if create_graph:
+        return _walk_building_graph(order, root, seed)
+    grads[root] = seed
+    return _walk_floats(order, grads)
 
 
-def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, Any]:
+def _walk_floats(order: list[Value], grads: dict[Value, Any]) -> dict[Value, Any]:
     # The hot loop of every backward(): local derivatives on floats, one case per arity so that
-    # no tuple is built per node. A local derivative of exactly 0 (an inactive relu, the losers
-    # of a max, a dot weight times an input of 0) passes nothing on, so a subgraph that only such
-    # paths reach is never walked: its nodes get no entry, i.e. a gradient of 0.
-    grads: dict[Value, Any] = {root: seed}
-    get = grads.get
-    node = root
-    pop = order.pop  # last to first, i.e. consumers first; the list shrinks as gradients grow
+    # no tuple is built per node, each added in place into the input's entry. A local derivative
+    # of exactly 0 (an inactive relu, the losers of a max, a dot weight times an input of 0) or a
+    # gradient of exactly 0 passes nothing on, so a subgraph that only such paths reach is never
+    # walked: its gradient stays 0.
+    node = None
     try:
-        while True:  # Note [warm loops]
-            if not order:
-                break
-            node = pop()
-            g = get(node)
-            if g is None:
+        for node in reversed(order):  # consumers first
+            g = grads[node]
+            if not g:
                 continue
             op = node._op
             arity = op.arity
@@ -672,9 +696,9 @@ def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, An
                 else:
                     dx, dy = op.derivative(x.data, y.data, node.data)
                 if dx:
-                    grads[x] = get(x, 0.0) + dx * g
+                    grads[x] += dx * g
                 if dy:
-                    grads[y] = get(y, 0.0) + dy * g
+                    grads[y] += dy * g
             elif arity == 1:
                 x = node._x
                 if op.const:
@@ -682,7 +706,7 @@ def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, An
                 else:
                     dx = op.derivative(x.data, node.data)
                 if dx:
-                    grads[x] = get(x, 0.0) + dx * g
+                    grads[x] += dx * g
             elif op.bilinear:
                 # ops.DOT's derivative on floats, without building its argument list: each
                 # weight's local derivative is its input, each input's is its weight.
@@ -691,19 +715,18 @@ def _walk_floats(order: list[Value], root: Value, seed: float) -> dict[Value, An
                 for w, x in zip(weights, inputs, strict=False):  # the bias, if any, is left out
                     d = x.data
                     if d:
-                        grads[w] = get(w, 0.0) + d * g
+                        grads[w] += d * g
                     d = w.data
                     if d:
-                        grads[x] = get(x, 0.0) + d * g
+                        grads[x] += d * g
                 if len(weights) != len(inputs):
-                    b = weights[-1]
-                    grads[b] = get(b, 0.0) + g
+                    grads[weights[-1]] += g
             else:
                 parents = node._x
                 local = op.derivative(*[p.data for p in parents], node.data)
                 for x, dx in zip(parents, local, strict=True):
                     if dx:
-                        grads[x] = get(x, 0.0) + dx * g
+                        grads[x] += dx * g
     except (ArithmeticError, ValueError) as error:
         raise _gradient_error(node, error) from error
     return grads
@@ -713,15 +736,9 @@ def _walk_building_graph(order: list[Value], root: Value, seed: Value) -> dict[V
     # create_graph=True: local derivatives on Values, so every gradient is itself a graph.
     grads: dict[Value, Any] = {root: seed}
     node = root
-    pop = order.pop  # last to first, i.e. consumers first; the list shrinks as gradients grow
     try:
-        while True:  # Note [warm loops]
-            if not order:
-                break
-            node = pop()
+        for node in reversed(order):  # consumers first
             op = node._op
-            if op is None:
-                continue
             g = grads[node]
             parents = _parents(node)
             if op.const:
@@ -739,10 +756,10 @@ def _walk_building_graph(order: list[Value], root: Value, seed: Value) -> dict[V
     return grads
 
 
-def _check_defined(gradients: Iterable[Any]) -> None:
-    for g in gradients:
-        if type(g) is ops.UndefinedGradient:
-            raise ValueError(g.message)
+def _check_defined(gradients: Collection[Any]) -> None:
+    if ops.UndefinedGradient in map(type, gradients):  # one pass in C over every gradient
+        g = next(g for g in gradients if type(g) is ops.UndefinedGradient)
+        raise ValueError(g.message)
 
 
 def _gradient_error(node: Value, error: Exception) -> Exception:
@@ -799,7 +816,7 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
     seed: Any = _leaf(1.0) if create_graph else 1.0
     # Only paths that reach an input are walked: a gradient nobody asked for is never computed.
     grads = _backprop(output, seed, create_graph, skip=_nodes_not_leading_to(output, inputs))
-    _check_defined(grads.get(x) for x in inputs)
+    _check_defined([grads.get(x) for x in inputs])
     results = []
     for x in inputs:
         g = grads.get(x)
