@@ -25,6 +25,7 @@ Operand: TypeAlias = "Value | int | float"
 F = TypeVar("F", bound=Callable[..., Any])
 
 _new = object.__new__
+_ADD, _MUL = ops.ADD, ops.MUL  # read once per node on the hottest path
 
 
 # ----- grad mode -----
@@ -116,7 +117,6 @@ def _node(op: Op, data: float, x: Any, y: Any) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    out.label = ""
     if _open_no_grad_blocks and not _grad_mode.enabled:
         out._op = out._x = out._y = None
     else:
@@ -130,7 +130,6 @@ def _leaf(data: float) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    out.label = ""
     out._op = out._x = out._y = None
     return out
 
@@ -197,21 +196,35 @@ class Value:
     # _x, _y: the two inputs of a binary op; the input and its constant argument (or None) of a
     # unary op; the tuple of inputs and None for a variadic op; for a dot node, the weights
     # (then the bias, if any) and the inputs as two tuples, so a layer's neurons share one.
-    __slots__ = ("_op", "_x", "_y", "data", "grad", "label")
+    # _label stays unset on a node nobody named, one store less per node.
+    __slots__ = ("_label", "_op", "_x", "_y", "data", "grad")
 
     data: float
     grad: float
-    label: str
 
     def __init__(self, data: Number, label: str = "") -> None:
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
         self.data = _to_float(data, "Value data")
         self.grad = 0.0
-        self.label = label
+        self._label = label
         self._op: Op | None = None
         self._x: Any = None
         self._y: Any = None
+
+    @property
+    def label(self) -> str:
+        """A name shown in drawings and in ``repr`` (``""`` if none was given)."""
+        try:
+            return self._label
+        except AttributeError:
+            return ""
+
+    @label.setter
+    def label(self, label: str) -> None:
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        self._label = label
 
     # ----- graph structure -----
     @property
@@ -243,11 +256,10 @@ class Value:
         out = _new(Value)
         out.data = self.data + other.data
         out.grad = 0.0
-        out.label = ""
         if _open_no_grad_blocks and not _grad_mode.enabled:
             out._op = out._x = out._y = None
         else:
-            out._op = ops.ADD
+            out._op = _ADD
             out._x = self
             out._y = other
         return out
@@ -272,11 +284,10 @@ class Value:
         out = _new(Value)
         out.data = self.data * other.data
         out.grad = 0.0
-        out.label = ""
         if _open_no_grad_blocks and not _grad_mode.enabled:
             out._op = out._x = out._y = None
         else:
-            out._op = ops.MUL
+            out._op = _MUL
             out._x = self
             out._y = other
         return out
@@ -599,7 +610,8 @@ def _backward_order(
             continue
         grads[node] = 0.0
         op = node._op
-        stack += (node, _EMIT)
+        push(node)
+        push(_EMIT)
         arity = op.arity
         if arity == 2:
             x = node._x
