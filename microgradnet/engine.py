@@ -423,26 +423,55 @@ class Value:
             >>> Value.dot([Value(2.0), 3], [Value(1.0), Value(-1.0)], 0.5).data
             -0.5
         """
-        inputs = tuple(inputs)
-        if bias is None:
-            weights = tuple(weights)
-            n = len(weights)
-        else:
-            weights = (*weights, bias)
-            n = len(weights) - 1
-        if n != len(inputs):
-            raise ValueError(f"Value.dot: {n} weights but {len(inputs)} inputs (they must match)")
-        # The same sum as ops.DOT.forward, fused with the check that every entry is a Value.
-        data = 0.0
-        for w, x in zip(weights, inputs, strict=False):  # the bias, if any, is left out
-            if type(w) is not Value or type(x) is not Value:
-                return _lifted_dot(weights, inputs, bias is not None)
-            data += w.data * x.data
+        x = _lift_all(inputs, "Value.dot inputs")
+        row = _lift_all(weights, "Value.dot weights")
+        if len(row) != len(x):
+            raise ValueError(f"Value.dot: {len(row)} weights but {len(x)} inputs (they must match)")
         if bias is not None:
-            if type(bias) is not Value:
-                return _lifted_dot(weights, inputs, True)
-            data += bias.data
-        return _node(ops.DOT, data, weights, inputs)
+            row = (*row, bias if type(bias) is Value else _lift_all([bias], "Value.dot bias")[0])
+        return dots_sharing_inputs((row,), x)[0]
+
+    @staticmethod
+    def matvec(
+        weights: Sequence[Sequence[Operand]],
+        inputs: Sequence[Operand],
+        biases: Sequence[Operand] | None = None,
+    ) -> list[Value]:
+        """``w·x + b`` for each row ``w`` of ``weights``: a layer's weighted sums.
+
+        The same as ``[Value.dot(w, inputs, b) for w, b in zip(weights, biases)]``, one dot node
+        per row, but the rows share one tuple of inputs, checked and read once.
+
+        Args:
+            weights: one sequence of weights per output, each as long as ``inputs``.
+            inputs: the inputs ``x`` every row reads.
+            biases: optional, one bias per row.
+
+        Raises:
+            ValueError: a row and the inputs differ in length, or the biases and the rows.
+            TypeError: an entry is neither a ``Value`` nor a real number.
+
+        Example:
+            >>> x = [Value(1.0), Value(2.0)]
+            >>> [v.data for v in Value.matvec([[1, 0], [Value(0.5), 3]], x, [0, 1])]
+            [1.0, 7.5]
+        """
+        x = _lift_all(inputs, "Value.matvec inputs")
+        weights = list(weights)
+        if biases is not None and len(biases) != len(weights):
+            raise ValueError(f"Value.matvec: {len(weights)} rows but {len(biases)} biases")
+        rows = []
+        for i, w in enumerate(weights):
+            row = _lift_all(w, f"Value.matvec weights[{i}]")
+            if len(row) != len(x):
+                raise ValueError(
+                    f"Value.matvec: row {i} has {len(row)} weights but there are {len(x)} "
+                    "inputs (they must match)"
+                )
+            if biases is not None:
+                row = (*row, *_lift_all([biases[i]], f"Value.matvec biases[{i}]"))
+            rows.append(row)
+        return dots_sharing_inputs(rows, x)
 
     # ----- gradients -----
     def backward(self, gradient: Number = 1.0) -> None:
@@ -516,14 +545,27 @@ def _lift_all(values: Iterable[Operand], what: str) -> tuple[Value, ...]:
     return tuple(lifted)
 
 
-def _lifted_dot(weights: tuple[Any, ...], inputs: tuple[Any, ...], has_bias: bool) -> Value:
-    """``Value.dot`` once its numbers are lifted to constant leaves (``weights`` ends with the
-    bias when ``has_bias``)."""
+def dots_sharing_inputs(
+    rows: Iterable[tuple[Value, ...]], inputs: tuple[Value, ...]
+) -> list[Value]:
+    """One dot node per row, all reading one tuple of inputs: a layer's weighted sums.
+
+    The inner loop of ``Value.dot``, ``Value.matvec`` and ``nn.Layer``: every entry must
+    already be a ``Value`` (nothing is checked here). A row one longer than ``inputs`` ends with
+    its bias. Rows and inputs are kept as given, so nodes built from the same rows share them.
+    """
+    input_data = [x.data for x in inputs]
     n = len(inputs)
-    w = _lift_all(weights[:n], "Value.dot weights")
-    x = _lift_all(inputs, "Value.dot inputs")
-    bias = _lift_all(weights[n:], "Value.dot bias")[0] if has_bias else None
-    return Value.dot(w, x, bias)
+    out = []
+    for row in rows:
+        # The same sum, left to right, as ops.DOT.forward.
+        data = 0.0
+        for w, x in zip(row, input_data, strict=False):  # the bias, if any, is left out
+            data += w.data * x
+        if len(row) != n:
+            data += row[-1].data
+        out.append(_node(ops.DOT, data, row, inputs))
+    return out
 
 
 # ----- applying any op -----

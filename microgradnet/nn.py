@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import init as _init
 from ._serialization import StateDictError, checked_state, read_state, write_state
-from .engine import Value
+from .engine import Value, dots_sharing_inputs
 
 __all__ = [
     "ACTIVATIONS",
@@ -369,6 +369,22 @@ class Neuron(Module):
         rng = _init.resolve_rng(seed)
         self.w = [Value(rng.uniform(-half, half)) for _ in range(nin)]
         self.b = Value(0.0)
+        self._weights_seen: list[Value] = []
+        self._row: tuple[Value, ...] = ()
+
+    def _checked_row(self) -> tuple[Value, ...] | None:
+        """``(*w, b)`` for ``dots_sharing_inputs``; ``None`` if an entry is not a ``Value``.
+
+        Cached until ``w`` or ``b`` changes, so a batch's dot nodes share one tuple (and the
+        weights are checked once per change rather than once per sample). Comparing the lists
+        costs little: elements compare by identity first."""
+        if not self._row or self.w != self._weights_seen or self.b is not self._row[-1]:
+            row = (*self.w, self.b)
+            if any(type(v) is not Value for v in row):
+                return None
+            self._weights_seen = list(self.w)
+            self._row = row
+        return self._row
 
     @property
     def activation(self) -> str:
@@ -443,11 +459,13 @@ class Layer(Module):
     def __call__(self, x: Sequence[Value | float] | Value | float) -> Value | list[Value]:
         neurons = self.neurons
         x = _as_inputs(x, len(neurons[0].w), "Layer")
-        # Lift numbers once here rather than once per neuron inside Value.dot; the neurons'
-        # dot nodes then share this one tuple of inputs.
-        x = tuple([v if type(v) is Value else Value(v) for v in x])
-        dot = Value.dot
-        out = [n._act(dot(n.w, x, n.b)) for n in neurons]
+        rows = [n._checked_row() for n in neurons]
+        if None in rows:  # numbers among the weights: Value.matvec lifts them (or raises)
+            sums = Value.matvec([n.w for n in neurons], x, [n.b for n in neurons])
+        else:
+            inputs = tuple([v if type(v) is Value else Value(v) for v in x])
+            sums = dots_sharing_inputs(rows, inputs)  # type: ignore[arg-type]
+        out = [n._act(s) for n, s in zip(neurons, sums, strict=True)]
         return out[0] if len(out) == 1 else out
 
     def extra_repr(self) -> str:
