@@ -639,6 +639,7 @@ def _backward_order(
     order: list[Value] = []
     # The walk adds into these entries in place: every input it reaches already has one.
     grads: dict[Value, Any] = dict.fromkeys(skip, 0.0)
+    tuples_seen: set[int] = set()
     stack: list[Any] = [root] if root._op is not None else []
     push, pop, emit = stack.append, stack.pop, order.append
     while True:  # Note [warm loops]
@@ -682,7 +683,13 @@ def _backward_order(
                 x for x, d in zip(node._x, _local_floats(node, op), strict=True) if d
             ]
         elif op.bilinear:
-            inputs = (*node._x, *node._y)
+            # A dot node's two tuples are often shared (a layer's rows read one input tuple, a
+            # batch reuses each neuron's row): each tuple is looked through once.
+            inputs = []
+            for part in (node._x, node._y):
+                if id(part) not in tuples_seen:
+                    tuples_seen.add(id(part))
+                    inputs += part
         else:
             inputs = node._x
         for x in inputs:
