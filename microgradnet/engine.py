@@ -445,7 +445,7 @@ class Value:
         Args:
             weights: one sequence of weights per output, each as long as ``inputs``.
             inputs: the inputs ``x`` every row reads.
-            biases: optional, one bias per row.
+            biases: optional, one bias (or ``None``) per row.
 
         Raises:
             ValueError: a row and the inputs differ in length, or the biases and the rows.
@@ -468,7 +468,7 @@ class Value:
                     f"Value.matvec: row {i} has {len(row)} weights but there are {len(x)} "
                     "inputs (they must match)"
                 )
-            if biases is not None:
+            if biases is not None and biases[i] is not None:
                 row = (*row, *_lift_all([biases[i]], f"Value.matvec biases[{i}]"))
             rows.append(row)
         return dots_sharing_inputs(rows, x)

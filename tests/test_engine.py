@@ -53,6 +53,16 @@ def test_label_must_be_a_string() -> None:
         Value(1.0, label=3)  # type: ignore[arg-type]
 
 
+def test_label_of_a_result_starts_empty_and_can_be_set() -> None:
+    y = Value(2.0) * 3
+    assert y.label == ""
+    y.label = "y"
+    assert y.label == "y" and "label='y'" in repr(y)
+    with pytest.raises(TypeError, match="label must be a str, got int"):
+        y.label = 3  # type: ignore[assignment]
+    assert y.label == "y"
+
+
 def test_repr_is_short_and_shows_the_label() -> None:
     assert repr(Value(2.0, label="x")) == "Value(data=2.0, grad=0.0, label='x')"
     assert repr(Value(1 / 3)) == "Value(data=0.333333, grad=0.0)"

@@ -1,0 +1,152 @@
+"""Fused weighted sums: Value.dot, Value.matvec and a layer's shared inputs, against torch."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from conftest import require_module
+
+from microgradnet import Value, losses
+from microgradnet.engine import dots_sharing_inputs
+from microgradnet.nn import Layer, Neuron
+
+TOL = 1e-12
+
+
+def _random_matvec(rng: random.Random, rows: int, cols: int) -> tuple[list, list, list]:
+    W = [[rng.uniform(-2, 2) for _ in range(cols)] for _ in range(rows)]
+    x = [rng.uniform(-2, 2) for _ in range(cols)]
+    b = [rng.uniform(-1, 1) for _ in range(rows)]
+    return W, x, b
+
+
+@pytest.mark.parametrize(("rows", "cols"), [(1, 1), (3, 2), (4, 16)])
+def test_matvec_values_and_gradients_match_torch(rows: int, cols: int) -> None:
+    torch = require_module("torch")
+    W, x, b = _random_matvec(random.Random(rows * 31 + cols), rows, cols)
+    w_values = [[Value(v) for v in row] for row in W]
+    x_values = [Value(v) for v in x]
+    b_values = [Value(v) for v in b]
+    outputs = Value.matvec(w_values, x_values, b_values)
+    # a loss that weighs each output differently, so every gradient differs
+    loss = Value.sum([(k + 1) * out.tanh() for k, out in enumerate(outputs)])
+    loss.backward()
+
+    tw = torch.tensor(W, dtype=torch.float64, requires_grad=True)
+    tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    t_out = tw @ tx + tb
+    t_loss = (torch.arange(1, rows + 1, dtype=torch.float64) * t_out.tanh()).sum()
+    t_loss.backward()
+
+    assert [o.data for o in outputs] == pytest.approx(t_out.tolist(), rel=TOL, abs=TOL)
+    assert [[w.grad for w in row] for row in w_values] == [
+        pytest.approx(row, rel=TOL, abs=TOL) for row in tw.grad.tolist()
+    ]
+    assert [v.grad for v in x_values] == pytest.approx(tx.grad.tolist(), rel=TOL, abs=TOL)
+    assert [v.grad for v in b_values] == pytest.approx(tb.grad.tolist(), rel=TOL, abs=TOL)
+
+
+def test_matvec_rows_are_dot_nodes_sharing_one_input_tuple() -> None:
+    x = [Value(1.0), Value(2.0)]
+    first, second = Value.matvec([[Value(1.0), Value(3.0)], [Value(-1.0), 4]], x, [0.5, None])
+    assert first.op == second.op == "dot"
+    assert first.data == 7.5 and second.data == 7.0
+    # parents in op order: weights, inputs, then the bias if there is one
+    assert first.parents[2:4] == tuple(x) and len(first.parents) == 5
+    assert second.parents[2:] == tuple(x) and second.parents[1].data == 4.0
+    assert first._y is second._y  # one tuple of inputs for the whole layer
+
+
+def test_matvec_without_biases_and_numbers_as_inputs() -> None:
+    (out,) = Value.matvec([[Value(2.0), Value(3.0)]], [1, 2])
+    assert out.data == 8.0 and len(out.parents) == 4
+
+
+@pytest.mark.parametrize(
+    ("weights", "inputs", "biases", "error", "match"),
+    [
+        ([[1.0, 2.0]], [1.0], None, ValueError, "row 0 has 2 weights but there are 1 inputs"),
+        ([[1.0], [2.0]], [1.0], [0.0], ValueError, "2 rows but 1 biases"),
+        ([["w"]], [1.0], None, TypeError, r"weights\[0\].*str"),
+        ([[1.0]], [None], None, TypeError, "inputs.*NoneType"),
+        ([[1.0]], [1.0], [[0.0]], TypeError, r"biases\[0\].*list"),
+    ],
+)
+def test_matvec_rejects_bad_input_naming_it(weights, inputs, biases, error, match) -> None:
+    with pytest.raises(error, match=match):
+        Value.matvec(weights, inputs, biases)
+
+
+def test_dot_rejects_mismatched_lengths_and_non_real_entries() -> None:
+    with pytest.raises(ValueError, match="2 weights but 1 inputs"):
+        Value.dot([1.0, 2.0], [Value(1.0)])
+    with pytest.raises(TypeError, match=r"Value\.dot bias.*str"):
+        Value.dot([1.0], [Value(1.0)], "b")  # type: ignore[arg-type]
+
+
+def test_dots_sharing_inputs_sums_left_to_right_like_the_op_row() -> None:
+    from microgradnet import ops
+
+    rng = random.Random(3)
+    w = tuple(Value(rng.uniform(-1e3, 1e3)) for _ in range(9))
+    x = tuple(Value(rng.uniform(-1e-3, 1e-3)) for _ in range(8))
+    (out,) = dots_sharing_inputs([w], x)
+    assert out.data == ops.DOT.forward(*[v.data for v in (*w[:8], *x, w[8])])
+
+
+def test_layer_output_follows_a_changed_weight_list_and_bias() -> None:
+    layer = Layer(2, 2, activation="linear", seed=0)
+    neuron = layer.neurons[0]
+    x = [1.0, 2.0]
+    before = layer(x)[0]
+    old_weight = neuron.w[0]
+    neuron.w[0] = Value(10.0)  # in place: the cached row must notice
+    assert layer(x)[0].data == pytest.approx(10.0 + 2.0 * neuron.w[1].data + neuron.b.data)
+    neuron.b = Value(-5.0)
+    assert layer(x)[0].data == pytest.approx(10.0 + 2.0 * neuron.w[1].data - 5.0)
+    # a graph built earlier keeps the weights it was built from
+    before.backward()
+    assert old_weight.grad == 1.0 and neuron.w[0].grad == 0.0
+
+
+def test_layer_with_a_number_among_the_weights_treats_it_as_a_constant() -> None:
+    layer = Layer(2, 1, activation="linear", seed=0)
+    layer.neurons[0].w[1] = 3.0  # type: ignore[call-overload]
+    out = layer([1.0, 2.0])
+    assert out.data == pytest.approx(layer.neurons[0].w[0].data + 6.0)
+    out.backward()
+    assert layer.neurons[0].w[0].grad == 1.0
+
+
+def test_layer_rejects_a_weight_that_is_not_a_number() -> None:
+    layer = Layer(2, 1, seed=0)
+    layer.neurons[0].w[0] = "w"  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="str"):
+        layer([1.0, 2.0])
+
+
+def test_neuron_and_layer_agree_with_value_dot() -> None:
+    neuron = Neuron(3, "tanh", seed=2)
+    x = [0.5, -1.0, 2.0]
+    expected = Value.dot(neuron.w, [Value(v) for v in x], neuron.b).tanh().data
+    assert neuron(x).data == expected
+    layer = Layer(3, 1, "tanh", seed=2)
+    assert layer(x).data == expected
+
+
+def test_batch_of_dot_nodes_trains_like_separate_graphs() -> None:
+    # the same loss built sample by sample and in one batch gives the same gradients
+    layer = Layer(2, 3, activation="tanh", seed=4)
+    X = [[0.1, 0.2], [-0.3, 0.4], [0.5, -0.6]]
+    separate = []
+    for x in X:
+        layer_loss = losses.mse(layer(x), [0.0, 0.0, 0.0])
+        layer_loss.backward()
+        separate.append([p.grad for p in layer.parameters()])
+        layer.zero_grad()
+    summed = [sum(column) for column in zip(*separate, strict=True)]
+    batch = Value.sum([losses.mse(layer(x), [0.0, 0.0, 0.0]) for x in X])
+    batch.backward()
+    assert [p.grad for p in layer.parameters()] == pytest.approx(summed, rel=1e-12)
