@@ -596,9 +596,9 @@ def apply(op: Op, *args: Operand) -> Value:
 # local derivative (ops.UndefinedGradient) spreads through sums and products and is reported only
 # if it reaches a gradient that is actually returned. A local derivative of exactly 0 passes
 # nothing on: the walk skips nodes no gradient reaches, and for gating ops (relu, max) the sort
-# does not even descend there. Such nodes get no entry, which means a gradient of 0. Leaves are
-# left out of the backward order altogether: they pass nothing on, and their gradients are read
-# from the dict.
+# does not even descend there. Such nodes keep a gradient of 0 (or get no entry). Leaves are left
+# out of the backward order altogether: they pass nothing on, and their gradients are read from
+# the dict.
 _EMIT = object()
 
 # Note [warm loops]

@@ -460,7 +460,9 @@ class Layer(Module):
         neurons = self.neurons
         x = _as_inputs(x, len(neurons[0].w), "Layer")
         rows = [n._checked_row() for n in neurons]
-        if None in rows:  # numbers among the weights: Value.matvec lifts them (or raises)
+        if None in rows or set(map(len, rows)) != {len(x) + 1}:  # type: ignore[arg-type]
+            # numbers among the weights, or a neuron of another size: Value.matvec lifts the
+            # numbers, or raises naming the row
             sums = Value.matvec([n.w for n in neurons], x, [n.b for n in neurons])
         else:
             inputs = tuple([v if type(v) is Value else Value(v) for v in x])

@@ -127,6 +127,14 @@ def test_layer_rejects_a_weight_that_is_not_a_number() -> None:
         layer([1.0, 2.0])
 
 
+def test_layer_with_a_neuron_of_another_size_names_the_row() -> None:
+    layer = Layer(2, 3, seed=0)
+    layer([1.0, 2.0])  # rows cached
+    layer.neurons[2].w.append(Value(1.0))
+    with pytest.raises(ValueError, match="row 2 has 3 weights but there are 2 inputs"):
+        layer([1.0, 2.0])
+
+
 def test_neuron_and_layer_agree_with_value_dot() -> None:
     neuron = Neuron(3, "tanh", seed=2)
     x = [0.5, -1.0, 2.0]
