@@ -672,7 +672,9 @@ def _backward_order(
             continue
         if arity == 1:
             x = node._x
-            if x not in grads and not (op.gates and not op.derivative(x.data, node.data)):
+            if x not in grads:
+                if op.gates and not op.derivative(x.data, node.data):
+                    continue  # a dead relu passes nothing on
                 if x._op is None:
                     grads[x] = 0.0
                 else:
