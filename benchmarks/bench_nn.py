@@ -2,12 +2,16 @@
 
 The step: MLP(2, [16, 16, 1]) on 100 two-moons points (``make_moons(100, noise=0.1,
 random_state=1)``), max-margin loss + 1e-4 L2, backward, SGD ``p.data -= 0.1 * p.grad``.
-micrograd runs micrograd's own code (``micrograd_shaped.py``); microgradnet runs ``nn.MLP``,
-``losses.hinge`` and ``losses.l2_penalty``. Both models start from the same weights, and the first
-losses are checked to agree before anything is timed.
+micrograd runs micrograd's own code (``micrograd_shaped.py``, whose scores are
+``list(map(model, inputs))``); microgradnet runs ``nn.MLP``, ``losses.hinge`` and
+``losses.l2_penalty``, its scores ``model.map(X)``, the library's batch form of that line (the
+same graph, each layer's weights read once per batch). The same step with the scores computed
+one sample at a time, ``[model(x) for x in X]``, is timed alongside and reported, unchecked.
+All models start from the same weights, and the first losses are checked to agree before
+anything is timed.
 
-Steps of the two are interleaved, medians reported with the cyclic GC on and off; the speed-ups
-are the medians of the per-round ratios. Peak memory of one step is measured with tracemalloc in
+Steps are interleaved, medians reported with the cyclic GC on and off; the speed-ups are the
+medians of the per-round ratios. Peak memory of one step is measured with tracemalloc in
 separate runs.
 
 Usage:
@@ -55,13 +59,13 @@ def moons() -> tuple[list[list[float]], list[float]]:
     return X.tolist(), [float(2 * label - 1) for label in y]
 
 
-def our_loss(model: MLP, X: list[list[float]], y: list[float]) -> Any:
-    scores = [model(x) for x in X]
+def our_loss(model: MLP, X: list[list[float]], y: list[float], per_sample: bool = False) -> Any:
+    scores = [model(x) for x in X] if per_sample else model.map(X)
     return losses.hinge(scores, y) + losses.l2_penalty(model.parameters(), ALPHA)
 
 
-def our_step(model: MLP, X: list[list[float]], y: list[float]) -> float:
-    total_loss = our_loss(model, X, y)
+def our_step(model: MLP, X: list[list[float]], y: list[float], per_sample: bool = False) -> float:
+    total_loss = our_loss(model, X, y, per_sample)
     model.zero_grad()
     total_loss.backward()
     for p in model.parameters():
@@ -110,13 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     X, y = moons()
     theirs = make_mlp(MicrogradValue, 2, [16, 16, 1], seed=SEED)
     ours = MLP(2, [16, 16, 1], init="uniform", seed=SEED)
+    ours_per_sample = MLP(2, [16, 16, 1], init="uniform", seed=SEED)
+    steps: dict[str, Callable[[], float]] = {
+        "micrograd": lambda: demo_step(MicrogradValue, theirs, X, y),
+        "microgradnet": lambda: our_step(ours, X, y),
+        "per sample": lambda: our_step(ours_per_sample, X, y, per_sample=True),
+    }
 
     # Same weights, same data: the first losses must agree, or the comparison is meaningless.
-    their_first = demo_step(MicrogradValue, theirs, X, y)
-    our_first = our_step(ours, X, y)
-    if abs(their_first - our_first) > 1e-9 * max(1.0, abs(their_first)):
-        print(f"loss mismatch: micrograd {their_first!r}, microgradnet {our_first!r}")
-        return 1
+    first = {side: step() for side, step in steps.items()}
+    for side in ("microgradnet", "per sample"):
+        if abs(first["micrograd"] - first[side]) > 1e-9 * max(1.0, abs(first["micrograd"])):
+            print(f"loss mismatch: micrograd {first['micrograd']!r}, {side} {first[side]!r}")
+            return 1
 
     their_nodes = micrograd_nodes(demo_loss(MicrogradValue, theirs, X, y)[0])
     our_nodes = len(backward_order(our_loss(ours, X, y)))
@@ -127,45 +137,42 @@ def main(argv: list[str] | None = None) -> int:
         for gc_on in (True, False):
             (gc.enable if gc_on else gc.disable)()
             for _ in range(args.rounds):
-                times.setdefault(("micrograd", gc_on), []).append(
-                    timed(lambda: demo_step(MicrogradValue, theirs, X, y))
-                )
-                times.setdefault(("microgradnet", gc_on), []).append(
-                    timed(lambda: our_step(ours, X, y))
-                )
+                for side, step in steps.items():
+                    times.setdefault((side, gc_on), []).append(timed(step))
     finally:
         (gc.enable if gc_was_enabled else gc.disable)()
 
-    their_memory = peak_memory(lambda: demo_step(MicrogradValue, theirs, X, y))
-    our_memory = peak_memory(lambda: our_step(ours, X, y))
+    their_memory = peak_memory(steps["micrograd"])
+    our_memory = peak_memory(steps["microgradnet"])
 
     def median_ms(side: str, gc_on: bool) -> float:
         return 1e3 * statistics.median(times[(side, gc_on)])
 
+    def paired_ratio(side: str, gc_on: bool) -> float:
+        # The median of each round's ratio: a slow spell of the machine hits both of a pair.
+        pairs = zip(times[("micrograd", gc_on)], times[(side, gc_on)], strict=True)
+        return statistics.median(theirs / ours for theirs, ours in pairs)
+
     rows = [
-        ("step, GC on (ms, median)", median_ms("micrograd", True), median_ms("microgradnet", True)),
-        (
-            "step, GC off (ms, median)",
-            median_ms("micrograd", False),
-            median_ms("microgradnet", False),
-        ),
         ("peak memory per step (KiB)", their_memory / 1024, our_memory / 1024),
         ("graph nodes per step", their_nodes, our_nodes),
     ]
-    print(f"{'':28} {'micrograd':>12} {'microgradnet':>12} {'ratio':>8}")
+    print(f"{'':30} {'micrograd':>10} {'microgradnet':>13} {'speed-up':>9}")
+    for gc_on in (True, False):
+        mode = "on" if gc_on else "off"
+        for side, what in (("microgradnet", "model.map(X)"), ("per sample", "per sample")):
+            print(
+                f"{f'step, GC {mode}, {what} (ms)':30} {median_ms('micrograd', gc_on):10.1f} "
+                f"{median_ms(side, gc_on):13.1f} {paired_ratio(side, gc_on):8.1f}x"
+            )
     for name, theirs_value, ours_value in rows:
-        print(
-            f"{name:28} {theirs_value:12.1f} {ours_value:12.1f} {theirs_value / ours_value:7.1f}x"
-        )
-
-    def paired_ratio(gc_on: bool) -> float:
-        # The median of each round's ratio: a slow spell of the machine hits both of a pair.
-        pairs = zip(times[("micrograd", gc_on)], times[("microgradnet", gc_on)], strict=True)
-        return statistics.median(theirs / ours for theirs, ours in pairs)
+        ratio = theirs_value / ours_value
+        print(f"{name:30} {theirs_value:10.1f} {ours_value:13.1f} {ratio:8.1f}x")
+    print("(ms: medians; speed-up: median of the per-round ratios)")
 
     checks = [
-        ("speed, GC on", paired_ratio(True), TARGET_GC_ON),
-        ("speed, GC off", paired_ratio(False), TARGET_GC_OFF),
+        ("speed, GC on", paired_ratio("microgradnet", True), TARGET_GC_ON),
+        ("speed, GC off", paired_ratio("microgradnet", False), TARGET_GC_OFF),
         ("peak memory", their_memory / our_memory, TARGET_MEMORY),
     ]
     missed = []

@@ -10,6 +10,7 @@ import functools
 import inspect
 import math
 import numbers
+import operator
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import ContextDecorator
@@ -25,7 +26,8 @@ Operand: TypeAlias = "Value | int | float"
 F = TypeVar("F", bound=Callable[..., Any])
 
 _new = object.__new__
-_ADD, _MUL = ops.ADD, ops.MUL  # read once per node on the hottest path
+_ADD, _MUL, _RELU = ops.ADD, ops.MUL, ops.RELU  # read once per node on the hottest paths
+_mul = operator.mul
 
 
 # ----- grad mode -----
@@ -367,7 +369,18 @@ class Value:
 
     def relu(self) -> Value:
         """max(0, x); its derivative at 0 is taken as 0."""
-        return _node(ops.RELU, ops.RELU.forward(self.data), self, None)
+        # _node and ops.RELU.forward inlined: a network calls this once per hidden neuron
+        data = self.data
+        out = _new(Value)
+        out.data = data if data > 0.0 else 0.0
+        out.grad = 0.0
+        if _open_no_grad_blocks and not _grad_mode.enabled:
+            out._op = out._x = out._y = None
+        else:
+            out._op = _RELU
+            out._x = self
+            out._y = None
+        return out
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Value:
         """x for x > 0, else ``negative_slope * x``."""
@@ -429,7 +442,7 @@ class Value:
             raise ValueError(f"Value.dot: {len(row)} weights but {len(x)} inputs (they must match)")
         if bias is not None:
             row = (*row, bias if type(bias) is Value else _lift_all([bias], "Value.dot bias")[0])
-        return dots_sharing_inputs((row,), x)[0]
+        return dots_over_batch((row,), (x,))[0][0]
 
     @staticmethod
     def matvec(
@@ -471,7 +484,7 @@ class Value:
             if biases is not None and biases[i] is not None:
                 row = (*row, *_lift_all([biases[i]], f"Value.matvec biases[{i}]"))
             rows.append(row)
-        return dots_sharing_inputs(rows, x)
+        return dots_over_batch(rows, (x,))[0]
 
     # ----- gradients -----
     def backward(self, gradient: Number = 1.0) -> None:
@@ -545,26 +558,46 @@ def _lift_all(values: Iterable[Operand], what: str) -> tuple[Value, ...]:
     return tuple(lifted)
 
 
-def dots_sharing_inputs(
-    rows: Iterable[tuple[Value, ...]], inputs: tuple[Value, ...]
-) -> list[Value]:
-    """One dot node per row, all reading one tuple of inputs: a layer's weighted sums.
+def dots_over_batch(
+    rows: Sequence[tuple[Value, ...]], batch: Iterable[tuple[Value, ...]]
+) -> list[list[Value]]:
+    """For each tuple of inputs in ``batch``, one dot node per row: a layer's weighted sums.
 
-    The inner loop of ``Value.dot``, ``Value.matvec`` and ``nn.Layer``: every entry must
-    already be a ``Value`` (nothing is checked here). A row one longer than ``inputs`` ends with
-    its bias. Rows and inputs are kept as given, so nodes built from the same rows share them.
+    The inner loop of ``Value.dot``, ``Value.matvec`` and ``nn.Layer``. Nothing is checked here:
+    every entry must already be a ``Value`` and every input tuple as long as the first. A row one
+    longer than the inputs ends with its bias. The rows' data are read once for the whole batch,
+    and rows and input tuples are kept as given, so nodes built from the same ones share them.
     """
-    input_data = [x.data for x in inputs]
-    n = len(inputs)
+    batch = list(batch)
+    if not batch:
+        return []
+    n = len(batch[0])
+    # Each row's data, its bias last (if any): map() stops with the inputs, so the bias is left
+    # out of the products and added after them, as in ops.DOT.forward.
+    row_data = [[w.data for w in row] for row in rows]
+    with_bias = [len(row) != n for row in rows]
+    dot = ops.DOT
+    recording = not (_open_no_grad_blocks and not _grad_mode.enabled)
     out = []
-    for row in rows:
-        # The same sum, left to right, as ops.DOT.forward.
-        data = 0.0
-        for w, x in zip(row, input_data, strict=False):  # the bias, if any, is left out
-            data += w.data * x
-        if len(row) != n:
-            data += row[-1].data
-        out.append(_node(ops.DOT, data, row, inputs))
+    for inputs in batch:
+        input_data = [x.data for x in inputs]
+        sums = []
+        for row, data_of_row, biased in zip(rows, row_data, with_bias, strict=True):
+            # The same expression as ops.DOT.forward, to the last bit.
+            data = sum(map(_mul, data_of_row, input_data), 0.0)
+            if biased:
+                data += data_of_row[-1]
+            node = _new(Value)  # _node inlined, as in __add__
+            node.data = data
+            node.grad = 0.0
+            if recording:
+                node._op = dot
+                node._x = row
+                node._y = inputs
+            else:
+                node._op = node._x = node._y = None
+            sums.append(node)
+        out.append(sums)
     return out
 
 

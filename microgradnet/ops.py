@@ -11,7 +11,8 @@ Rules for a row (see STYLE 3.2):
   module (``exp``, ``log``, ``cos``, ...), never ``math.*`` on an input nor ``.data``:
   ``float(v)`` is legal on a ``Value`` and would silently cut the graph;
 * the exception is a piecewise-constant selector (``relu``, ``abs``, ``leaky_relu``), which reads
-  the sign of its input through :func:`data_of`;
+  the sign of its input by comparing it with ``0.0`` (a ``Value`` compares by its data) or
+  through :func:`data_of`;
 * domain checks live in ``forward`` and raise an error naming the op and the value.
 
 This module imports no engine code: the engine calls these rules, it does not define them.
@@ -219,11 +220,9 @@ def _sum(*xs: float) -> float:
 
 
 def _dot(*xs: float) -> float:
-    # Summed left to right, exactly as Value.dot does it.
+    # The very expression engine.dots_over_batch evaluates, so the two agree to the last bit.
     n = len(xs) // 2
-    total = 0.0
-    for w, x in zip(xs[:n], xs[n : 2 * n], strict=True):
-        total += w * x
+    total = sum(map(operator.mul, xs[:n], xs[n : 2 * n]), 0.0)
     return total + xs[-1] if len(xs) % 2 else total
 
 
@@ -293,7 +292,7 @@ SQRT = Op("sqrt", _sqrt, lambda x, out: 0.5 / out, domain=(0.0, math.inf))
 SIN = Op("sin", math.sin, lambda x, out: cos(x))
 COS = Op("cos", math.cos, lambda x, out: -sin(x))
 # NOTE: abs, relu and leaky_relu read the sign of x: their derivative is piecewise constant.
-ABS = Op("abs", abs, lambda x, out: 1.0 if data_of(x) > 0.0 else -1.0 if data_of(x) < 0.0 else 0.0)
+ABS = Op("abs", abs, lambda x, out: 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0)
 
 # ----- activations -----
 TANH = Op("tanh", math.tanh, lambda x, out: 1.0 - out * out)
@@ -302,13 +301,13 @@ SOFTPLUS = Op("softplus", _softplus, lambda x, out: sigmoid(x))
 RELU = Op(
     "relu",
     lambda x: x if x > 0.0 else 0.0,
-    lambda x, out: 1.0 if data_of(x) > 0.0 else 0.0,
+    lambda x, out: 1.0 if x > 0.0 else 0.0,
     gates=True,
 )
 LEAKY_RELU = Op(
     "leaky_relu",
     _leaky_relu,
-    lambda x, out, slope: 1.0 if data_of(x) > 0.0 else slope,
+    lambda x, out, slope: 1.0 if x > 0.0 else slope,
     "leaky_relu",
     const=True,
 )

@@ -42,6 +42,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .engine import Value, no_grad
+from .nn import Module
 from .optim import clip_grad_norm_
 
 __all__ = [
@@ -376,6 +377,13 @@ def _measure(
     return logs
 
 
+def _outputs(model: Callable[[Any], Any], samples: list[Any]) -> list[Any]:
+    """The model's output for each sample; a ``Module`` builds them as one batch."""
+    if isinstance(model, Module):
+        return model.map(samples)
+    return [model(x) for x in samples]
+
+
 # ----- public functions -----
 def predict(model: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
     """The model's outputs on every sample, as floats, without building a graph.
@@ -389,7 +397,7 @@ def predict(model: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
     """
     samples = X.tolist() if hasattr(X, "tolist") else list(X)
     with no_grad():
-        return [_floats(model(x)) for x in samples]
+        return [_floats(out) for out in _outputs(model, samples)]
 
 
 def evaluate(
@@ -421,7 +429,7 @@ def evaluate(
     spec = _resolve_loss(loss) if loss is not None else None
     names = _metric_names(metrics)
     with no_grad():
-        outputs = [model(x) for x in samples]
+        outputs = _outputs(model, samples)
         logs = {"loss": spec.fn(outputs, targets).data} if spec is not None else {}
     values = [_floats(o) for o in outputs]
     accuracy = _Accuracy.infer(
@@ -541,7 +549,7 @@ def fit(
                 if runner is not None:
                     batch_loss, batch_outputs = runner.step(batch)
                 else:
-                    predictions = [model(samples[i]) for i in batch]
+                    predictions = _outputs(model, [samples[i] for i in batch])
                     graph = spec.fn(predictions, batch_targets)
                     graph.backward()
                     batch_loss, batch_outputs = graph.data, [_floats(p) for p in predictions]
@@ -584,7 +592,7 @@ def _validate(
     targets: list[Any],
 ) -> dict[str, float]:
     with no_grad():
-        outputs = [model(x) for x in samples]
+        outputs = _outputs(model, samples)
         logs = {"loss": spec.fn(outputs, targets).data}
     logs.update(_measure(names, accuracy, [_floats(o) for o in outputs], targets))
     return logs

@@ -1,4 +1,5 @@
-"""Fused weighted sums: Value.dot, Value.matvec and a layer's shared inputs, against torch."""
+"""Fused weighted sums: Value.dot, Value.matvec, a layer's shared inputs and Module.map, against
+torch."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import random
 import pytest
 from conftest import require_module
 
-from microgradnet import Value, losses
-from microgradnet.engine import dots_sharing_inputs
-from microgradnet.nn import Layer, Neuron
+from microgradnet import Value, losses, no_grad
+from microgradnet.engine import dots_over_batch
+from microgradnet.nn import MLP, Layer, Neuron, Sequential, Tanh
 
 TOL = 1e-12
 
@@ -86,13 +87,13 @@ def test_dot_rejects_mismatched_lengths_and_non_real_entries() -> None:
         Value.dot([1.0], [Value(1.0)], "b")  # type: ignore[arg-type]
 
 
-def test_dots_sharing_inputs_sums_left_to_right_like_the_op_row() -> None:
+def test_dots_over_batch_sum_exactly_like_the_op_row() -> None:
     from microgradnet import ops
 
     rng = random.Random(3)
     w = tuple(Value(rng.uniform(-1e3, 1e3)) for _ in range(9))
     x = tuple(Value(rng.uniform(-1e-3, 1e-3)) for _ in range(8))
-    (out,) = dots_sharing_inputs([w], x)
+    ((out,),) = dots_over_batch([w], [x])
     assert out.data == ops.DOT.forward(*[v.data for v in (*w[:8], *x, w[8])])
 
 
@@ -158,3 +159,101 @@ def test_batch_of_dot_nodes_trains_like_separate_graphs() -> None:
     batch = Value.sum([losses.mse(layer(x), [0.0, 0.0, 0.0]) for x in X])
     batch.backward()
     assert [p.grad for p in layer.parameters()] == pytest.approx(summed, rel=1e-12)
+
+
+# ----- a whole batch at once: Module.map -----
+def _moons_like(rng: random.Random, n: int) -> list[list[float]]:
+    return [[rng.uniform(-2, 2), rng.uniform(-2, 2)] for _ in range(n)]
+
+
+def test_mlp_map_matches_torch_on_a_batch_in_values_and_gradients() -> None:
+    torch = require_module("torch")
+    from microgradnet.interop import to_torch
+
+    rng = random.Random(5)
+    X = _moons_like(rng, 7)
+    model = MLP(2, [8, 8, 1], seed=5)
+    scores = model.map(X)
+    loss = Value.sum([(k + 1) * s.tanh() for k, s in enumerate(scores)])
+    loss.backward()
+
+    reference = to_torch(model)
+    t_scores = reference(torch.tensor(X, dtype=torch.float64)).squeeze(1)
+    (torch.arange(1, len(X) + 1, dtype=torch.float64) * t_scores.tanh()).sum().backward()
+    assert [s.data for s in scores] == pytest.approx(t_scores.tolist(), rel=TOL, abs=TOL)
+    t_grads = [g for p in reference.parameters() for g in p.grad.flatten().tolist()]
+    # torch keeps each layer's weight matrix then its bias vector; ours goes neuron by neuron
+    ours = []
+    for layer in model.layers:
+        ours += [w.grad for n in layer.neurons for w in n.w] + [n.b.grad for n in layer.neurons]
+    assert ours == pytest.approx(t_grads, rel=TOL, abs=TOL)
+
+
+def test_map_builds_the_same_nodes_as_calling_sample_by_sample() -> None:
+    rng = random.Random(6)
+    X = _moons_like(rng, 5)
+    for model in (MLP(2, [4, 3], seed=6), Layer(2, 3, "tanh", seed=6), Neuron(2, seed=6)):
+        one_by_one = [model(x) for x in X]
+        batched = model.map(X)
+        assert _shape(batched) == _shape(one_by_one)
+        assert _datas(batched) == _datas(one_by_one)  # exactly: the same sums in the same order
+        assert _ops(batched) == _ops(one_by_one)
+
+
+def _flat(outputs: list) -> list[Value]:
+    return [v for out in outputs for v in (out if isinstance(out, list) else [out])]
+
+
+def _shape(outputs: list) -> list:
+    return [len(out) if isinstance(out, list) else None for out in outputs]
+
+
+def _datas(outputs: list) -> list[float]:
+    return [v.data for v in _flat(outputs)]
+
+
+def _ops(outputs: list) -> list[tuple[str, ...]]:
+    return [(v.op, *(p.op for p in v.parents)) for v in _flat(outputs)]
+
+
+def test_sequential_map_chains_each_module_map() -> None:
+    model = Sequential(Layer(2, 3, "linear", seed=1), Tanh(), Layer(3, 1, "linear", seed=2))
+    X = [[0.5, -1.0], [2.0, 0.25]]
+    assert _datas(model.map(X)) == _datas([model(x) for x in X])
+
+
+def test_map_reads_weights_changed_between_batches() -> None:
+    model = MLP(2, [2, 1], seed=0)
+    X = [[1.0, 2.0], [3.0, -1.0]]
+    before = _datas(model.map(X))
+    for p in model.parameters():
+        p.data += 0.5
+    after = model.map(X)
+    assert _datas(after) == _datas([model(x) for x in X]) != before
+
+
+def test_map_under_no_grad_records_no_graph() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    with no_grad():
+        outputs = model.map([[1.0, 2.0], [0.0, 1.0]])
+    assert all(out.parents == () for out in outputs)
+
+
+def test_map_of_an_empty_batch_is_empty() -> None:
+    assert MLP(2, [3, 1], seed=0).map([]) == []
+    assert Layer(2, 3, seed=0).map([]) == []
+
+
+def test_map_names_a_bad_sample() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match="MLP expects 2 inputs, got 3"):
+        model.map([[1.0, 2.0], [1.0, 2.0, 3.0]])
+    with pytest.raises(TypeError, match="str"):
+        Layer(2, 1, seed=0).map([[1.0, "x"]])
+
+
+def test_map_with_a_number_among_the_weights_matches_calling_one_by_one() -> None:
+    layer = Layer(2, 2, activation="linear", seed=0)
+    layer.neurons[1].w[0] = 3.0  # type: ignore[call-overload]
+    X = [[1.0, 2.0], [-1.0, 0.5]]
+    assert _datas(layer.map(X)) == _datas([layer(x) for x in X])
