@@ -61,7 +61,9 @@ class Op:
         domain: open interval on which a unary op is defined and smooth, a hint for test
             generators (``None``: the whole real line).
         linear: the local derivatives are constants (add, sub, neg): the engine evaluates the
-            derivative once, here, instead of once per node.
+            derivative once, here, instead of once per node (``fixed_derivative``; when they
+            are all exactly 1, as for add, ``passes_gradient_on`` is true and the engine passes
+            the gradient on without multiplying).
         gates: some local derivatives are often exactly 0 (relu below 0, every input of a max
             but the largest): backward does not even walk what lies behind such an input.
         bilinear: a product whose local derivative for each factor is the other factor, as
@@ -83,6 +85,7 @@ class Op:
     gates: bool = False
     bilinear: bool = False
     fixed_derivative: Any = field(init=False, default=None, repr=False)
+    passes_gradient_on: bool = field(init=False, default=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.gates and self.const:
@@ -90,7 +93,11 @@ class Op:
         if self.linear and self.arity:
             # Any point will do: the derivative of a linear op does not depend on it.
             zeros = (0.0,) * (self.arity + 1)
-            object.__setattr__(self, "fixed_derivative", self.derivative(*zeros))
+            fixed = self.derivative(*zeros)
+            object.__setattr__(self, "fixed_derivative", fixed)
+            # every local derivative exactly 1 (x + y): the gradient passes on unchanged
+            ones = fixed == (1.0,) * self.arity if self.arity > 1 else fixed == 1.0
+            object.__setattr__(self, "passes_gradient_on", ones)
 
     def label(self, arg: object = None) -> str:
         """Text for the op's node in a drawing, the constant argument included."""
