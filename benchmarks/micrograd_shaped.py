@@ -71,11 +71,17 @@ def demo_loss(value_cls: type, model: Any, X: list, y: list, alpha: float = 1e-4
     return total_loss, sum(accuracy) / len(accuracy)
 
 
-def demo_step(value_cls: type, model: Any, X: list, y: list, lr: float = 0.1) -> float:
-    """One training step of micrograd's demo: forward, backward, SGD update."""
+def demo_step_keeping_graph(value_cls: type, model: Any, X: list, y: list, lr: float = 0.1) -> Any:
+    """One training step of micrograd's demo: forward, backward, SGD update. Returns the loss
+    node, so the step's graph lives on until the caller drops it."""
     total_loss, _ = demo_loss(value_cls, model, X, y)
     model.zero_grad()
     total_loss.backward()
     for p in model.parameters():
         p.data -= lr * p.grad
-    return total_loss.data
+    return total_loss
+
+
+def demo_step(value_cls: type, model: Any, X: list, y: list, lr: float = 0.1) -> float:
+    """One training step of micrograd's demo; the loss. The graph is dropped on return."""
+    return demo_step_keeping_graph(value_cls, model, X, y, lr).data
