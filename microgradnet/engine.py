@@ -694,57 +694,62 @@ def _backward_order(
             continue
         if node in grads:
             continue
-        grads[node] = 0.0
-        op = node._op
-        push(node)
-        push(_EMIT)
-        arity = op.arity
-        if arity == 2:
-            x = node._x
-            if x not in grads:
-                if x._op is None:
-                    grads[x] = 0.0
-                else:
-                    push(x)
-            x = node._y
-            if x not in grads:
-                if x._op is None:
-                    grads[x] = 0.0
-                else:
-                    push(x)
-            continue
-        if arity == 1:
-            x = node._x
-            if x not in grads:
-                if op.gates and not op.derivative(x.data, node.data):
-                    continue  # a dead relu passes nothing on
-                if x._op is None:
-                    grads[x] = 0.0
-                else:
-                    push(x)
-            continue
-        if op.gates:
-            inputs: Iterable[Value] = [
-                x for x, d in zip(node._x, _local_floats(node, op), strict=True) if d
-            ]
-        elif op.bilinear:
-            # A dot node's two tuples are often shared (a layer's rows read one input tuple, a
-            # batch reuses each neuron's row): each tuple is looked through once.
-            inputs = []
-            for part in (node._x, node._y):
-                if id(part) not in tuples_seen:
-                    tuples_seen.add(id(part))
-                    inputs += part
-        else:
-            inputs = node._x
-        for x in inputs:
-            if x not in grads:
-                if x._op is None:
-                    grads[x] = 0.0
-                else:
-                    push(x)
+        while True:  # expand node, then go straight on to its last parent still to expand
+            grads[node] = 0.0
+            op = node._op
+            push(node)
+            push(_EMIT)
+            arity = op.arity
+            if arity == 2:
+                x = node._x
+                if x not in grads:
+                    if x._op is None:
+                        grads[x] = 0.0
+                    else:
+                        push(x)
+                x = node._y
+            elif arity == 1:
+                x = node._x
+                if op.gates and x not in grads and not op.derivative(x.data, node.data):
+                    break  # a dead relu passes nothing on
+            else:
+                _push_variadic_inputs(node, op, grads, tuples_seen, push)
+                break
+            # x: the parent a push and a pop would have made the next node to expand
+            if x in grads:
+                break
+            if x._op is None:
+                grads[x] = 0.0
+                break
+            node = x
     grads[root] = 0.0
     return order, grads
+
+
+def _push_variadic_inputs(
+    node: Value, op: Op, grads: dict[Value, Any], tuples_seen: set[int], push: Callable[..., None]
+) -> None:
+    """_backward_order for a node of any number of inputs (sum, max, dot)."""
+    if op.gates:
+        inputs: Iterable[Value] = [
+            x for x, d in zip(node._x, _local_floats(node, op), strict=True) if d
+        ]
+    elif op.bilinear:
+        # A dot node's two tuples are often shared (a layer's rows read one input tuple, a
+        # batch reuses each neuron's row): each tuple is looked through once.
+        inputs = []
+        for part in (node._x, node._y):
+            if id(part) not in tuples_seen:
+                tuples_seen.add(id(part))
+                inputs += part
+    else:
+        inputs = node._x
+    for x in inputs:
+        if x not in grads:
+            if x._op is None:
+                grads[x] = 0.0
+            else:
+                push(x)
 
 
 def _local_floats(node: Value, op: Op) -> tuple[Any, ...]:
