@@ -568,13 +568,22 @@ class MLP(Module):
     def map(self, samples: Iterable[Sequence[Value | float] | Value | float]) -> list[Any]:
         """``[model(x) for x in samples]``, the same graph built faster: each layer reads its
         weights once for the whole batch rather than once per sample."""
-        nin = self.layers[0].nin
-        batch = [_value_tuple(_as_inputs(x, nin, "MLP")) for x in samples]
-        outputs: list[Any] = []
+        outputs = list(samples)
+        from_a_layer = False  # whether outputs came from a Layer: Values, already checked
         for i, layer in enumerate(self.layers):
-            if i:
+            if not isinstance(layer, Layer):  # a module put in by hand
+                outputs = (
+                    layer.map(outputs) if isinstance(layer, Module) else list(map(layer, outputs))
+                )
+                from_a_layer = False
+                continue
+            if from_a_layer:
                 batch = [tuple(out) if type(out) is list else (out,) for out in outputs]
+            else:
+                owner, nin = "MLP" if i == 0 else "Layer", layer.nin
+                batch = [_value_tuple(_as_inputs(x, nin, owner)) for x in outputs]
             outputs = layer._outputs(batch)
+            from_a_layer = True
         return outputs
 
     def extra_repr(self) -> str:

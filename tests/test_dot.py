@@ -257,3 +257,16 @@ def test_map_with_a_number_among_the_weights_matches_calling_one_by_one() -> Non
     layer.neurons[1].w[0] = 3.0  # type: ignore[call-overload]
     X = [[1.0, 2.0], [-1.0, 0.5]]
     assert _datas(layer.map(X)) == _datas([layer(x) for x in X])
+
+
+def test_mlp_map_runs_a_module_put_among_its_layers() -> None:
+    model = MLP(2, [3, 3, 1], activation="linear", seed=2)
+    model.layers.insert(1, Tanh())
+    X = [[0.5, -1.0], [2.0, 0.25]]
+
+    def by_hand(x: list[float]) -> Value:
+        for layer in model.layers:
+            x = layer(x)
+        return x
+
+    assert _datas(model.map(X)) == _datas([by_hand(x) for x in X])
