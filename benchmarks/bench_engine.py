@@ -2,10 +2,11 @@
 
 The same micrograd-shaped model code (``micrograd_shaped.py``) runs on ``micrograd.engine.Value``
 and on ``microgradnet.Value``; the two are interleaved step by step and medians are reported,
-with the cyclic garbage collector on (what users feel) and off (pure interpretive cost). The
-speed-up is the median of the per-round ratios, so a slow spell of the machine, which hits both
-steps of a round, does not tilt it. Also measured: bytes and GC-tracked objects per node of a
-built graph, and a chain of 10^6 nodes.
+with the cyclic garbage collector on (what users feel; a step includes freeing its graph) and
+off (pure interpretive cost; both engines' graphs are freed after the timer, and the time with
+freeing counted is printed as well). The speed-up is the median of the per-round ratios, so a
+slow spell of the machine, which hits both steps of a round, does not tilt it. Also measured:
+bytes and GC-tracked objects per node of a built graph, and a chain of 10^6 nodes.
 
     .venv/bin/python benchmarks/bench_engine.py            # report and check the targets
     .venv/bin/python benchmarks/bench_engine.py --no-check # report only
