@@ -123,7 +123,14 @@ class Module:
     def map(self, samples: Iterable[Any]) -> list[Any]:
         """The output for each of ``samples``, as ``[module(x) for x in samples]`` (micrograd's
         demo writes ``list(map(model, inputs))``). ``Layer`` and ``MLP`` build the same graph
-        faster: they read their weights once for the whole batch."""
+        faster: they read their weights once for the whole batch.
+
+        Example:
+            >>> model = MLP(2, [3, 1], seed=0)
+            >>> X = [[1.0, 2.0], [0.5, -1.0]]
+            >>> [out.data for out in model.map(X)] == [model(x).data for x in X]
+            True
+        """
         return [self(x) for x in samples]
 
     # ----- walking the tree -----
