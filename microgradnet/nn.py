@@ -480,6 +480,8 @@ class Layer(Module):
     def map(self, samples: Iterable[Sequence[Value | float] | Value | float]) -> list[Any]:
         """``[layer(x) for x in samples]``, the same graph built faster: the weights are read
         once for the whole batch rather than once per sample."""
+        if type(self).__call__ is not Layer.__call__:  # a subclass's own __call__ must run
+            return super().map(samples)
         nin = self.nin
         return self._outputs([_value_tuple(_as_inputs(x, nin, "Layer")) for x in samples])
 
@@ -570,15 +572,21 @@ class MLP(Module):
         return [layer.nout for layer in self.layers]
 
     def __call__(self, x: Sequence[Value | float] | Value | float) -> Value | list[Value]:
-        return self.map([x])[0]
+        return self._outputs([x])[0]
 
     def map(self, samples: Iterable[Sequence[Value | float] | Value | float]) -> list[Any]:
         """``[model(x) for x in samples]``, the same graph built faster: each layer reads its
         weights once for the whole batch rather than once per sample."""
-        outputs = list(samples)
+        if type(self).__call__ is not MLP.__call__:  # a subclass's own __call__ must run
+            return super().map(samples)
+        return self._outputs(list(samples))
+
+    def _outputs(self, samples: list[Any]) -> list[Any]:
+        """The model's output for each of ``samples``, the layers run over the whole batch."""
+        outputs = samples
         from_a_layer = False  # whether outputs came from a Layer: Values, already checked
         for i, layer in enumerate(self.layers):
-            if not isinstance(layer, Layer):  # a module put in by hand
+            if type(layer).__call__ is not Layer.__call__:  # a module put in by hand
                 outputs = (
                     layer.map(outputs) if isinstance(layer, Module) else list(map(layer, outputs))
                 )
@@ -621,6 +629,8 @@ class Sequential(Module):
         return x
 
     def map(self, samples: Iterable[Any]) -> list[Any]:
+        if type(self).__call__ is not Sequential.__call__:  # a subclass's own __call__ must run
+            return super().map(samples)
         outputs = list(samples)
         for module in self.layers:
             outputs = module.map(outputs)

@@ -270,3 +270,24 @@ def test_mlp_map_runs_a_module_put_among_its_layers() -> None:
         return x
 
     assert _datas(model.map(X)) == _datas([by_hand(x) for x in X])
+
+
+def test_map_runs_a_subclass_own_call() -> None:
+    class Squashed(MLP):
+        def __call__(self, x):  # type: ignore[override]
+            return super().__call__(x).tanh()
+
+    class Halved(Layer):
+        def __call__(self, x):  # type: ignore[override]
+            return [v * 0.5 for v in super().__call__(x)]
+
+    X = [[0.5, -1.0], [2.0, 0.25]]
+    squashed = Squashed(2, [3, 1], seed=3)
+    assert [out.op for out in squashed.map(X)] == ["tanh", "tanh"]
+    assert _datas(squashed.map(X)) == _datas([squashed(x) for x in X])
+
+    model = MLP(2, [3, 1], seed=3)
+    model.layers[0] = Halved(2, 3, seed=4)
+    assert _datas(model.map(X)) == _datas([model(x) for x in X])
+    # the last layer's dot reads (w0, w1, w2, x0, x1, x2, b): the halved outputs are its inputs
+    assert [p.op for p in model.map(X)[0].parents[3:6]] == ["mul", "mul", "mul"]
