@@ -634,8 +634,10 @@ def apply(op: Op, *args: Operand) -> Value:
 # Note [iterative walk]
 # Graphs can be a million nodes deep, far past Python's recursion limit, so the topological sort
 # uses an explicit stack: a node is pushed back under an _EMIT marker before its parents, and is
-# emitted when the marker resurfaces, i.e. after all its parents (post-order). The walk then visits
-# nodes in reverse, each after all its consumers. Gradients are gathered in a dict; an undefined
+# emitted when the marker resurfaces, i.e. after all its parents (post-order). The last parent
+# that would be pushed, and at once popped, is expanded straight away instead: the same order,
+# one push and pop fewer per node. The walk then visits nodes in reverse, each after all its
+# consumers. Gradients are gathered in a dict; an undefined
 # local derivative (ops.UndefinedGradient) spreads through sums and products and is reported only
 # if it reaches a gradient that is actually returned. A local derivative of exactly 0 passes
 # nothing on: the walk skips nodes no gradient reaches, and for gating ops (relu, max) the sort
