@@ -31,7 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # per node than _new(Value), which builds a fresh 1-tuple each time: CPython passes the tuple of
 # a *-call to a C function taking an argument tuple as it is.
 _new = object.__new__
-_ADD, _MUL, _RELU = ops.ADD, ops.MUL, ops.RELU  # read once per node on the hottest paths
+_ADD, _MUL = ops.ADD, ops.MUL  # read once per node on the hottest path
 _mul = operator.mul
 
 
@@ -374,18 +374,7 @@ class Value:
 
     def relu(self) -> Value:
         """max(0, x); its derivative at 0 is taken as 0."""
-        # _node and ops.RELU.forward inlined: a network calls this once per hidden neuron
-        data = self.data
-        out = _new(*_VALUE)
-        out.data = data if data > 0.0 else 0.0
-        out.grad = 0.0
-        if _open_no_grad_blocks and not _grad_mode.enabled:
-            out._op = out._x = out._y = None
-        else:
-            out._op = _RELU
-            out._x = self
-            out._y = None
-        return out
+        return _node(ops.RELU, ops.RELU.forward(self.data), self, None)
 
     def leaky_relu(self, negative_slope: float = 0.01) -> Value:
         """x for x > 0, else ``negative_slope * x``."""

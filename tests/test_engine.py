@@ -433,7 +433,6 @@ def test_backward_does_not_walk_behind_an_exact_zero() -> None:
 
 @pytest.mark.parametrize("x", [-2.0, -0.0, 0.0, 5e-324, 3.5, math.inf, -math.inf])
 def test_relu_node_agrees_with_its_op_row_and_the_closed_form(x: float) -> None:
-    # Value.relu computes its forward inline; the op row stays the reference
     out = Value(x).relu()
     assert out.data == ops.RELU.forward(x) == max(0.0, x)
     assert out.op == "relu"
