@@ -495,8 +495,14 @@ class Value:
         # Summing floats runs in C, and an UndefinedGradient anywhere spreads into the sum.
         if type(sum(grads.values(), 0.0)) is not float:
             _check_defined(grads.values())
+        self.grad += grads.pop(self)  # the seed, which may be -0.0
         for node, g in grads.items():
-            node.grad += g
+            # Every other gradient is a sum started at 0.0, so never -0.0, and 0.0 + g is then
+            # exactly g: where .grad is 0 (nearly always), storing g itself allocates no float.
+            if node.grad:
+                node.grad += g
+            else:
+                node.grad = g
 
     def detach(self) -> Value:
         """A new leaf with the same data (and label), cut from this graph."""

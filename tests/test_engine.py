@@ -183,6 +183,23 @@ def test_backward_seed_scales_every_gradient() -> None:
         y.backward("1")  # type: ignore[arg-type]
 
 
+def test_backward_adds_to_grad_as_float_addition_does() -> None:
+    # .grad gains each gradient as `grad + g` would, the sign of a zero included.
+    x = Value(2.0)
+    y = x * 3.0
+    x.grad = 1.5
+    y.backward(-0.0)
+    assert math.copysign(1.0, y.grad) == 1.0  # 0.0 + -0.0 is 0.0
+    assert x.grad == 1.5
+    y.grad = -0.0
+    y.backward(-0.0)
+    assert math.copysign(1.0, y.grad) == -1.0  # -0.0 + -0.0 is -0.0
+    y.grad = 0
+    y.backward(2.0)
+    assert (y.grad, x.grad) == (2.0, 7.5)
+    assert type(y.grad) is float
+
+
 def test_reused_nodes_accumulate() -> None:
     x = Value(3.0)
     y = x * x + x  # dy/dx = 2x + 1
