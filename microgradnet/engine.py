@@ -41,9 +41,12 @@ class _GradMode(threading.local):
 
 
 _grad_mode = _GradMode()
-# How many no_grad blocks are open in all threads. While it is 0 (nearly always), recording a
-# node skips the thread-local lookup, which costs more than the rest of the check.
+# How many no_grad blocks are open in all threads, and whether any is. While none is (nearly
+# always), recording a node skips the thread-local lookup, which costs more than the rest of the
+# check. Nodes test the bool, not the count: a jump on True or False is decided inline, a jump on
+# an int calls its __bool__.
 _open_no_grad_blocks = 0
+_any_no_grad_open = False
 _no_grad_lock = threading.Lock()
 
 
@@ -75,16 +78,18 @@ class no_grad(ContextDecorator):
         return type(self)()
 
     def __enter__(self) -> None:
-        global _open_no_grad_blocks
+        global _open_no_grad_blocks, _any_no_grad_open
         self._previous.append(_grad_mode.enabled)
         _grad_mode.enabled = False
         with _no_grad_lock:
             _open_no_grad_blocks += 1
+            _any_no_grad_open = True
 
     def __exit__(self, *exc_info: object) -> None:
-        global _open_no_grad_blocks
+        global _open_no_grad_blocks, _any_no_grad_open
         with _no_grad_lock:
             _open_no_grad_blocks -= 1
+            _any_no_grad_open = _open_no_grad_blocks > 0
         _grad_mode.enabled = self._previous.pop()
 
 
@@ -124,7 +129,7 @@ def _node(op: Op, data: float, x: Any, y: Any) -> Value:
     out = _new(*_VALUE)
     out.data = data
     out.grad = 0.0
-    if _open_no_grad_blocks and not _grad_mode.enabled:
+    if _any_no_grad_open and not _grad_mode.enabled:
         out._op = out._x = out._y = None
     else:
         out._op = op
@@ -263,7 +268,7 @@ class Value:
         out = _new(*_VALUE)
         out.data = self.data + other.data
         out.grad = 0.0
-        if _open_no_grad_blocks and not _grad_mode.enabled:
+        if _any_no_grad_open and not _grad_mode.enabled:
             out._op = out._x = out._y = None
         else:
             out._op = _ADD
@@ -291,7 +296,7 @@ class Value:
         out = _new(*_VALUE)
         out.data = self.data * other.data
         out.grad = 0.0
-        if _open_no_grad_blocks and not _grad_mode.enabled:
+        if _any_no_grad_open and not _grad_mode.enabled:
             out._op = out._x = out._y = None
         else:
             out._op = _MUL
@@ -582,7 +587,7 @@ def dots_over_batch(
     row_data = [[w.data for w in row] for row in rows]
     with_bias = [len(row) != n for row in rows]
     dot = ops.DOT
-    recording = not (_open_no_grad_blocks and not _grad_mode.enabled)
+    recording = not (_any_no_grad_open and not _grad_mode.enabled)
     out = []
     for inputs in batch:
         input_data = [x.data for x in inputs]

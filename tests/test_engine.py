@@ -309,8 +309,9 @@ def test_no_grad_records_no_graph_and_restores() -> None:
         with no_grad():
             pass
         z = x.exp()
+        w = x * x + x  # the inlined __mul__ and __add__, after an inner block closed
     assert y.parents == () and y.op == "" and y.data == 5.0
-    assert z.parents == ()
+    assert z.parents == () and w.parents == ()
     assert (x * x).parents == (x, x)
 
 
