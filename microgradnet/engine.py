@@ -797,31 +797,18 @@ def _walk_floats(order: list[Value], grads: dict[Value, Any]) -> dict[Value, Any
             if not g:
                 continue
             op = node._op
-            # mul and add make most nodes of any graph: found by identity, before any attribute
-            if op is _MUL:  # ops.MUL's derivative, (y, x), without the call
-                x = node._x
-                y = node._y
-                dx = y.data
-                if dx:
-                    grads[x] += dx * g
-                dx = x.data
-                if dx:
-                    grads[y] += dx * g
-                continue
-            if op is _ADD:  # passes its gradient on unchanged (ops.ADD.passes_gradient_on)
-                grads[node._x] += g
-                grads[node._y] += g
-                continue
             arity = op.arity
             if arity == 2:
                 x = node._x
                 y = node._y
-                if op.passes_gradient_on:
+                if op.bilinear:  # x * y: ops.MUL's derivative, (y, x), without the call
+                    dx = y.data
+                    dy = x.data
+                elif op.passes_gradient_on:  # x + y
                     grads[x] += g
                     grads[y] += g
                     continue
-                fixed = op.fixed_derivative
-                if fixed is not None:
+                elif (fixed := op.fixed_derivative) is not None:
                     dx, dy = fixed
                 else:
                     dx, dy = op.derivative(x.data, y.data, node.data)
