@@ -12,13 +12,24 @@ Example:
 
 from typing import Any
 
+from . import engine as _engine
+from ._define_op import define_op as define_op
 from .engine import Value as Value
-from .engine import define_op as define_op
 from .engine import grad as grad
 from .engine import is_grad_enabled as is_grad_enabled
 from .engine import no_grad as no_grad
 
 __version__ = "0.1.0"
+
+
+def _jupyter_drawing(value: Value) -> dict[str, Any]:
+    # Jupyter shows a Value as its graph: viz draws it, imported on first display only.
+    from .viz import value_mimebundle
+
+    return value_mimebundle(value)
+
+
+_engine.display_hook = _jupyter_drawing
 
 
 def __getattr__(name: str) -> Any:

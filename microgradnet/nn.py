@@ -23,8 +23,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import init as _init
+from ._batched import dots_over_batch
 from ._serialization import StateDictError, checked_state, read_state, write_state
-from .engine import Value, dots_over_batch
+from .engine import Value
 
 __all__ = [
     "ACTIVATIONS",

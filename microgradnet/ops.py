@@ -1,19 +1,26 @@
-"""The derivative table: every built-in op as one row.
+"""The op table: every built-in op as one row.
 
-Each row says what an op computes on floats (with its domain checks) and its local derivative,
-written in the dual vocabulary below so that the same rule works on floats (an ordinary
-``backward()``) and on ``Value``s (``grad(..., create_graph=True)``, where the gradient is itself a
-graph and higher-order derivatives follow).
+A row says what an op computes and its local derivatives, both written in the dual vocabulary of
+:mod:`microgradnet._dual` (re-exported here: ``exp``, ``log``, ``cos``, ``where``, ...), so the same
+rule runs on floats (an ordinary ``backward()``), on ``Value``s (``create_graph=True``: the
+gradient is itself a graph), on NumPy arrays (compiled mode) and on sympy expressions (reference
+forms for tests). Every backend is derived from the row; what the rules cannot say (how to draw
+the op, the name the expression grammar knows it by, where test generators keep its inputs) is a
+field of the row, never a table keyed by the op's name.
 
-Rules for a row (see STYLE 3.2):
+Rules for a row:
 
-* a derivative uses arithmetic operators, its inputs, ``out`` and the dual helpers of this
-  module (``exp``, ``log``, ``cos``, ...), never ``math.*`` on an input nor ``.data``:
-  ``float(v)`` is legal on a ``Value`` and would silently cut the graph;
-* the exception is a piecewise-constant selector (``relu``, ``abs``, ``leaky_relu``), which reads
-  the sign of its input by comparing it with ``0.0`` (a ``Value`` compares by its data) or
-  through :func:`data_of`;
-* domain checks live in ``forward`` and raise an error naming the op and the value.
+* a rule uses arithmetic operators, its inputs, ``out`` and the dual helpers, never ``math.*`` on
+  an input nor ``.data``: ``float(v)`` is legal on a ``Value`` and would silently cut the graph;
+* the exception is a piecewise-constant selector (``relu``, ``abs``, ``max``), whose derivative
+  reads a comparison (``where(x > 0.0, ...)``), ``sign`` or ``data_of``: it is 0 wherever it
+  exists, so a float is exact;
+* domain checks live in the float branch of the helpers and raise an error naming the op and the
+  value.
+
+Every caller reaches a rule through :meth:`Op.evaluate` and :meth:`Op.local_derivatives`, the
+one calling contract: whatever the op's arity or constant argument, the inputs come as a
+sequence and the local derivatives come back as a tuple, one per input.
 
 This module imports no engine code: the engine calls these rules, it does not define them.
 """
@@ -23,307 +30,266 @@ from __future__ import annotations
 import math
 import operator
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
+
+from ._dual import (
+    UndefinedGradient,
+    cos,
+    data_of,
+    divide,
+    exp,
+    log,
+    log_for_exponent,
+    maximum,
+    power,
+    relu,
+    sigmoid,
+    sign,
+    sin,
+    softplus,
+    sqrt,
+    tanh,
+    where,
+)
 
 __all__ = [
     "BUILTIN_OPS",
+    "MODERATE",
+    "VARIADIC",
     "Op",
     "UndefinedGradient",
     "cos",
     "data_of",
+    "divide",
     "exp",
     "log",
+    "log_for_exponent",
+    "maximum",
+    "power",
     "register_user_op",
+    "relu",
     "sigmoid",
+    "sign",
     "sin",
+    "softplus",
     "sqrt",
     "tanh",
     "user_ops",
+    "where",
 ]
 
-VARIADIC = 0
+VARIADIC = 0  # the arity of an op taking any number of inputs (sum, max, dot)
+# Where test generators keep an input the result grows fast with: squashed into (-1, 1).
+MODERATE = "moderate"
+
+Interval: TypeAlias = tuple[float, float]
+InputRange: TypeAlias = "Interval | str | None"
 
 
 @dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)
 class Op:
-    """One differentiable operation.
+    """One differentiable operation: a row of the table.
 
     Attributes:
         name: short name shown in errors and by ``Value.op`` (``"mul"``, ``"tanh"``).
-        forward: floats in, float out; raises on out-of-domain input.
-        derivative: ``(*inputs, out)`` -> d(out)/d(input), a tuple when there are several inputs.
-            Rows with a constant argument (``const=True``) are called as ``(x, out, arg)``.
+        forward: the op itself, ``forward(*inputs)`` (``forward(x, arg)`` for an op with a
+            constant argument); on floats it raises on out-of-domain input.
+        derivative: ``derivative(*inputs, out)`` (``(x, out, arg)`` with a constant argument):
+            d(out)/d(input), a tuple when there are several inputs.
         symbol: label for graph drawings (``"*"``, ``"tanh"``).
-        arity: number of ``Value`` inputs; ``0`` for a variadic op (sum, dot).
+        arity: number of ``Value`` inputs; ``VARIADIC`` (0) for any number (sum, dot).
         const: the op carries one constant, non-differentiable argument (an exponent, a slope).
-        domain: open interval on which a unary op is defined and smooth, a hint for test
-            generators (``None``: the whole real line).
-        linear: the local derivatives are constants (add, sub, neg): the engine evaluates the
-            derivative once, here, instead of once per node (``fixed_derivative``; when they
-            are all exactly 1, as for add, ``passes_gradient_on`` is true and the engine passes
-            the gradient on without multiplying).
+        domain: for a unary op, an open interval on which it is defined and smooth (``None``:
+            the whole real line): a hint for test generators.
+        kinks: inputs of a unary op where it has no derivative (relu's 0).
+        ties_are_kinks: the op selects among its inputs (max): where two tie, it has no
+            derivative.
+        input_ranges: for each input, where test generators keep it: ``None`` (anywhere), an
+            open interval, or ``MODERATE``; or a function of the constant argument returning
+            that tuple. Empty: from ``domain``.
+        arg_examples: constant arguments test generators draw from.
+        arg_default: the constant argument when the expression grammar is given none.
+        arg_first: the constant is written before the operator (``2 ** x``, not ``x ** 2``).
+        method: the ``Value`` method computing this op, which is also its name in the
+            expression grammar (``None``: reached through an operator or ``Value.sum``).
+        linear: the local derivatives are constants (add, sub, neg): ``fixed_derivative``
+            holds them, evaluated once here (and ``passes_gradient_on`` says whether they are
+            all exactly 1, as for add).
         gates: some local derivatives are often exactly 0 (relu below 0, every input of a max
-            but the largest): backward does not even walk what lies behind such an input.
-        bilinear: a product whose local derivative for each factor is the other factor, as
-            ``derivative`` says: ``x * y`` (d/dx = y, d/dy = x), or a variadic ``Σ wᵢ·xᵢ`` over
-            its first and second halves of inputs plus an optional last input, a bias
-            (d/dwᵢ = xᵢ, d/dxᵢ = wᵢ, d/db = 1). The engine applies this on floats without
-            calling ``derivative``, and stores a dot node's weights and inputs as two tuples (a
-            layer's neurons share one input tuple).
+            but the largest).
+        bilinear: a product whose local derivative for each factor is the other factor:
+            ``x * y``, or a variadic ``Σ wᵢ·xᵢ`` over its first and second halves of inputs plus
+            an optional last input, a bias (d/dwᵢ = xᵢ, d/dxᵢ = wᵢ, d/db = 1).
     """
 
     name: str
-    forward: Callable[..., float]
+    forward: Callable[..., Any]
     derivative: Callable[..., Any]
     symbol: str = ""
     arity: int = 1
     const: bool = False
-    domain: tuple[float, float] | None = None
+    domain: Interval | None = None
+    kinks: tuple[float, ...] = ()
+    ties_are_kinks: bool = False
+    input_ranges: tuple[InputRange, ...] | Callable[[Any], tuple[InputRange, ...]] = ()
+    arg_examples: tuple[float, ...] = ()
+    arg_default: float | None = None
+    arg_first: bool = False
+    method: str | None = None
     linear: bool = False
     gates: bool = False
     bilinear: bool = False
+    local_derivatives: Callable[..., tuple[Any, ...]] = field(init=False, repr=False)
     fixed_derivative: Any = field(init=False, default=None, repr=False)
     passes_gradient_on: bool = field(init=False, default=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.gates and self.const:
-            raise ValueError(f"op {self.name!r}: a gating op cannot take a constant argument")
+        if self.const and self.arity != 1:
+            raise ValueError(f"op {self.name!r}: only a unary op can take a constant argument")
+        object.__setattr__(self, "local_derivatives", _local_derivatives_rule(self))
         if self.linear and self.arity:
             # Any point will do: the derivative of a linear op does not depend on it.
-            zeros = (0.0,) * (self.arity + 1)
-            fixed = self.derivative(*zeros)
+            fixed = self.local_derivatives((0.0,) * self.arity, 0.0)
             object.__setattr__(self, "fixed_derivative", fixed)
-            # every local derivative exactly 1 (x + y): the gradient passes on unchanged
-            ones = fixed == (1.0,) * self.arity if self.arity > 1 else fixed == 1.0
-            object.__setattr__(self, "passes_gradient_on", ones)
+            object.__setattr__(self, "passes_gradient_on", fixed == (1.0,) * self.arity)
+
+    # ----- the calling contract -----
+    def evaluate(self, inputs: Sequence[Any], arg: Any = None) -> Any:
+        """The op on ``inputs`` (floats, NumPy arrays or sympy expressions) and its argument."""
+        if self.const:
+            return self.forward(*inputs, arg)
+        return self.forward(*inputs)
+
+    # ----- what the rules cannot say -----
+    def ranges(self, arg: Any = None) -> tuple[InputRange, ...]:
+        """Where test generators keep each input (see ``input_ranges``); ``()`` for a variadic
+        op without ranges."""
+        ranges = self.input_ranges
+        if callable(ranges):
+            return ranges(arg)
+        if ranges or self.arity == VARIADIC:
+            return ranges
+        return (self.domain,) + (None,) * (self.arity - 1)
 
     def label(self, arg: object = None) -> str:
         """Text for the op's node in a drawing, the constant argument included."""
         symbol = self.symbol or self.name
         if not self.const:
             return symbol
-        if self.name == "rpow":
-            return f"{_short(arg)} **"
-        if self.name == "pow_const":
-            return f"** {_short(arg)}"
-        return f"{symbol}({_short(arg)})"
+        if symbol.isidentifier():
+            return f"{symbol}({_short(arg)})"
+        return f"{_short(arg)} {symbol}" if self.arg_first else f"{symbol} {_short(arg)}"
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
 
 
-class UndefinedGradient:
-    """A local derivative that does not exist, such as d/dy of ``x ** y`` at ``x <= 0``.
-
-    Sums and products with it stay undefined, and the engine raises ``ValueError`` with its
-    message only if it reaches a gradient that is actually required: never a silent NaN, and no
-    error for a gradient nobody asked for.
-    """
-
-    __slots__ = ("message",)
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-    def _spread(self, _other: object) -> UndefinedGradient:
-        return self
-
-    __mul__ = __rmul__ = __add__ = __radd__ = _spread
-
-    def __float__(self) -> float:
-        raise ValueError(self.message)
-
-    def __repr__(self) -> str:
-        return f"UndefinedGradient({self.message!r})"
+def _local_derivatives_rule(op: Op) -> Callable[..., tuple[Any, ...]]:
+    # Op.local_derivatives, shaped once for the row's arity so that no call pays for it.
+    derivative = op.derivative
+    if op.const:
+        return lambda inputs, out, arg=None: (derivative(inputs[0], out, arg),)
+    if op.arity == 1:
+        return lambda inputs, out, arg=None: (derivative(inputs[0], out),)
+    if op.arity == 2:
+        return lambda inputs, out, arg=None: tuple(derivative(inputs[0], inputs[1], out))
+    return lambda inputs, out, arg=None: tuple(derivative(*inputs, out))
 
 
 def _short(x: object) -> str:
     return f"{x:.4g}" if isinstance(x, float) else str(x)
 
 
-def data_of(x: Any) -> float:
-    """The float inside ``x`` (a float or a ``Value``), for piecewise-constant selectors only."""
-    return x if type(x) is float else float(x)
+# ----- derivatives that need more than one line -----
+def _d_pow(x: Any, y: Any, out: Any) -> tuple[Any, Any]:
+    return y * x ** (y - 1), out * log_for_exponent(x, "pow")
 
 
-# ----- dual helpers: math on floats, graph ops on Values -----
-def _dual(name: str, float_fn: Callable[[float], float]) -> Callable[[Any], Any]:
-    def helper(x: Any) -> Any:
-        if type(x) is float or type(x) is int:
-            return float_fn(x)
-        return getattr(x, name)()
-
-    helper.__name__ = helper.__qualname__ = name
-    helper.__doc__ = f"``{name}`` of a float, or ``x.{name}()`` of a ``Value``."
-    return helper
-
-
-# ----- forward functions with domain checks -----
-def _exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        raise OverflowError(f"exp: overflow for input {x!r}") from None
+def _d_max(*inputs_and_out: Any) -> tuple[Any, ...]:
+    # NOTE: a piecewise-constant selector: 1 for the first of the largest inputs, 0 elsewhere.
+    *xs, out = (data_of(v) for v in inputs_and_out)
+    locals_ = []
+    still_open: Any = 1.0  # 0 once an earlier input took the gradient
+    for x in xs:
+        wins = still_open * where(x == out, 1.0, 0.0)
+        locals_.append(wins)
+        still_open = still_open - wins
+    return tuple(locals_)
 
 
-def _log(x: float) -> float:
-    if x <= 0.0:
-        raise ValueError(f"log: undefined for non-positive value {x!r}")
-    return math.log(x)
-
-
-def _sqrt(x: float) -> float:
-    if x < 0.0:
-        raise ValueError(f"sqrt: undefined for negative value {x!r}")
-    return math.sqrt(x)
-
-
-def _sigmoid(x: float) -> float:
-    # Note: two branches so that exp never sees a large positive argument (stable at +-1000).
-    if x >= 0.0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
-
-
-def _div(x: float, y: float) -> float:
-    if y == 0.0:
-        raise ZeroDivisionError(f"div: division of {x!r} by zero")
-    return x / y
-
-
-def _pow(x: float, y: float, op: str = "pow") -> float:
-    if x == 0.0 and y < 0.0:
-        raise ZeroDivisionError(f"{op}: 0.0 raised to the negative power {y!r}")
-    if x < 0.0 and not float(y).is_integer():
-        raise ValueError(f"{op}: negative base {x!r} raised to the non-integer power {y!r}")
-    try:
-        return float(x**y)
-    except OverflowError:
-        raise OverflowError(f"{op}: overflow for {x!r} ** {y!r}") from None
-
-
-def _pow_const(x: float, c: float) -> float:
-    return _pow(x, c, "pow")
-
-
-def _rpow(x: float, c: float) -> float:
-    return _pow(c, x, "rpow")
-
-
-def _softplus(x: float) -> float:
-    # log(1 + e**x) = max(x, 0) + log1p(e**-|x|): no overflow for large |x|.
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-
-
-def _leaky_relu(x: float, slope: float) -> float:
-    return x if x > 0.0 else slope * x
-
-
-def _sum(*xs: float) -> float:
+def _sum(*xs: Any) -> Any:
     return sum(xs)
 
 
-def _dot(*xs: float) -> float:
-    # The very expression engine.dots_over_batch evaluates, so the two agree to the last bit.
+def _d_sum(*inputs_and_out: Any) -> tuple[float, ...]:
+    return (1.0,) * (len(inputs_and_out) - 1)
+
+
+def _dot(*xs: Any) -> Any:
+    # dot(w..., x..., b): the very expression Layer's batched forward evaluates, to the last bit.
     n = len(xs) // 2
     total = sum(map(operator.mul, xs[:n], xs[n : 2 * n]), 0.0)
     return total + xs[-1] if len(xs) % 2 else total
 
 
-exp = _dual("exp", _exp)
-log = _dual("log", _log)
-sqrt = _dual("sqrt", _sqrt)
-tanh = _dual("tanh", math.tanh)
-sigmoid = _dual("sigmoid", _sigmoid)
-sin = _dual("sin", math.sin)
-cos = _dual("cos", math.cos)
-
-
-# ----- derivatives that need more than one line -----
-def _d_pow(x: Any, y: Any, out: Any) -> tuple[Any, Any]:
-    dx = y * x ** (y - 1)
-    if data_of(x) > 0.0:
-        return dx, out * log(x)
-    return dx, UndefinedGradient(
-        f"pow: the gradient with respect to the exponent needs log(base), "
-        f"undefined for base {data_of(x)!r}"
-    )
-
-
-def _d_rpow(x: Any, out: Any, c: float) -> Any:
-    if c > 0.0:
-        return out * math.log(c)
-    return UndefinedGradient(
-        f"rpow: the gradient with respect to the exponent needs log(base), undefined for base {c!r}"
-    )
-
-
-def _d_max(*xs_and_out: Any) -> tuple[float, ...]:
-    # NOTE: a piecewise-constant selector: 1 for the first of the largest inputs, 0 elsewhere.
-    values = [data_of(x) for x in xs_and_out[:-1]]
-    winner = values.index(max(values))
-    return tuple(1.0 if i == winner else 0.0 for i in range(len(values)))
-
-
-def _d_sum(*xs_and_out: Any) -> tuple[float, ...]:
-    return (1.0,) * (len(xs_and_out) - 1)
-
-
-def _d_dot(*xs_and_out: Any) -> tuple[Any, ...]:
-    xs = xs_and_out[:-1]
+def _d_dot(*inputs_and_out: Any) -> tuple[Any, ...]:
+    xs = inputs_and_out[:-1]
     n = len(xs) // 2
     weights, inputs = xs[:n], xs[n : 2 * n]
-    if len(xs) % 2:
-        return (*inputs, *weights, 1.0)
-    return (*inputs, *weights)
+    return (*inputs, *weights, 1.0) if len(xs) % 2 else (*inputs, *weights)
 
 
+def _pow_const_ranges(exponent: Any) -> tuple[InputRange, ...]:
+    # x ** c for a negative or fractional c needs x > 0; an integer power is defined everywhere.
+    if exponent < 0 or not float(exponent).is_integer():
+        return ((0.0, math.inf),)
+    return (None,)
+
+
+_POSITIVE = (0.0, math.inf)
+
+# fmt: off
 # ----- arithmetic -----
 ADD = Op("add", operator.add, lambda x, y, out: (1.0, 1.0), "+", 2, linear=True)
 SUB = Op("sub", operator.sub, lambda x, y, out: (1.0, -1.0), "-", 2, linear=True)
 MUL = Op("mul", operator.mul, lambda x, y, out: (y, x), "*", 2, bilinear=True)
-DIV = Op("div", _div, lambda x, y, out: (1.0 / y, -out / y), "/", 2)
-POW = Op("pow", _pow, _d_pow, "**", 2)
+DIV = Op("div", divide, lambda x, y, out: (1.0 / y, -out / y), "/", 2,
+         input_ranges=(None, _POSITIVE))
+POW = Op("pow", power, _d_pow, "**", 2, input_ranges=(_POSITIVE, MODERATE), method="pow")
 NEG = Op("neg", operator.neg, lambda x, out: -1.0, "-", linear=True)
 # x ** c and c ** x: a plain-number operand is a constant, not a node.
-POW_CONST = Op("pow_const", _pow_const, lambda x, out, c: c * x ** (c - 1), "**", const=True)
-RPOW = Op("rpow", _rpow, _d_rpow, "**", const=True)
+POW_CONST = Op("pow_const", power, lambda x, out, c: c * x ** (c - 1), "**", const=True,
+               input_ranges=_pow_const_ranges, arg_examples=(2.0, 3.0, -1.0, 0.5, 1.5, -0.5))
+RPOW = Op("rpow", lambda x, c: power(c, x, "rpow"),
+          lambda x, out, c: out * log_for_exponent(c, "rpow"), "**", const=True, arg_first=True,
+          input_ranges=(MODERATE,), arg_examples=(2.0, 0.5, 3.0))
 
 # ----- elementary functions -----
-EXP = Op("exp", _exp, lambda x, out: out)
-LOG = Op("log", _log, lambda x, out: 1.0 / x, domain=(0.0, math.inf))
-SQRT = Op("sqrt", _sqrt, lambda x, out: 0.5 / out, domain=(0.0, math.inf))
-SIN = Op("sin", math.sin, lambda x, out: cos(x))
-COS = Op("cos", math.cos, lambda x, out: -sin(x))
-# NOTE: abs, relu and leaky_relu read the sign of x: their derivative is piecewise constant.
-ABS = Op("abs", abs, lambda x, out: 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0)
+EXP = Op("exp", exp, lambda x, out: out, input_ranges=(MODERATE,), method="exp")
+LOG = Op("log", log, lambda x, out: 1.0 / x, domain=_POSITIVE, method="log")
+SQRT = Op("sqrt", sqrt, lambda x, out: 0.5 / out, domain=_POSITIVE, method="sqrt")
+SIN = Op("sin", sin, lambda x, out: cos(x), method="sin")
+COS = Op("cos", cos, lambda x, out: -sin(x), method="cos")
+ABS = Op("abs", abs, lambda x, out: sign(x), kinks=(0.0,), method="abs")
 
 # ----- activations -----
-TANH = Op("tanh", math.tanh, lambda x, out: 1.0 - out * out)
-SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: out * (1.0 - out))
-SOFTPLUS = Op("softplus", _softplus, lambda x, out: sigmoid(x))
-RELU = Op(
-    "relu",
-    lambda x: x if x > 0.0 else 0.0,
-    lambda x, out: 1.0 if x > 0.0 else 0.0,
-    gates=True,
-)
-LEAKY_RELU = Op(
-    "leaky_relu",
-    _leaky_relu,
-    lambda x, out, slope: 1.0 if x > 0.0 else slope,
-    "leaky_relu",
-    const=True,
-)
+TANH = Op("tanh", tanh, lambda x, out: 1.0 - out * out, method="tanh")
+SIGMOID = Op("sigmoid", sigmoid, lambda x, out: out * (1.0 - out), method="sigmoid")
+SOFTPLUS = Op("softplus", softplus, lambda x, out: sigmoid(x), method="softplus")
+RELU = Op("relu", relu, lambda x, out: where(x > 0.0, 1.0, 0.0), kinks=(0.0,), gates=True,
+          method="relu")
+LEAKY_RELU = Op("leaky_relu", lambda x, slope: where(x > 0.0, x, slope * x),
+                lambda x, out, slope: where(x > 0.0, 1.0, slope), const=True, kinks=(0.0,),
+                arg_examples=(0.01, 0.1, 0.2), arg_default=0.01, method="leaky_relu")
 
 # ----- fused n-ary nodes -----
 SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)
-MAX = Op("max", lambda *xs: max(xs), _d_max, "max", VARIADIC, gates=True)
+MAX = Op("max", maximum, _d_max, "max", VARIADIC, ties_are_kinks=True, gates=True)
 # dot(w..., x..., b): a neuron's weighted sum w·x + b as one node (the bias is optional).
 DOT = Op("dot", _dot, _d_dot, "w·x + b", VARIADIC, bilinear=True)
+# fmt: on
 
 BUILTIN_OPS: tuple[Op, ...] = (
     ADD, SUB, MUL, DIV, POW, NEG, POW_CONST, RPOW,

@@ -9,7 +9,7 @@ import pytest
 from conftest import require_module
 
 from microgradnet import Value, losses, no_grad
-from microgradnet.engine import dots_over_batch
+from microgradnet._batched import dots_over_batch
 from microgradnet.nn import MLP, Layer, Neuron, Sequential, Tanh
 
 TOL = 1e-12

@@ -1,0 +1,262 @@
+"""The backward walk tuned for speed: what ``Value.backward()`` and ``grad()`` run.
+
+It computes what :func:`microgradnet.engine.backward_reference` computes (the test suite checks
+the two against each other on random expressions and networks), with the tricks below. It knows
+how a node stores its inputs (two slots, see ``Value.__slots__``) but never the ``Value`` class.
+
+Note [what the walk skips]
+A leaf passes nothing on, so leaves are left out of the order; their gradients are read from the
+dict. A gradient of exactly 0 passes nothing on, so such a node is skipped; and a local
+derivative of exactly 0 (an inactive relu, the smaller inputs of a max) passes nothing on, so
+for a gating op the order does not even descend there. What lies only behind such a node keeps
+a gradient of 0. An undefined local derivative (``ops.UndefinedGradient``) spreads through sums
+and products and is reported only if it reaches a gradient that is actually returned.
+
+Note [iterative walk]
+Graphs can be a million nodes deep, far past Python's recursion limit, so the order comes from
+an explicit stack, as in :func:`microgradnet._graph.topological_order` and in the same order: a
+node is pushed back under an _EMIT marker before its parents (last parent on top) and emitted
+when the marker resurfaces. The last parent, which would be pushed and at once popped, is
+expanded straight away instead. The same dict serves as the visited set and holds the gradients,
+each entry created at 0.0 when the node is expanded so that the walk can add in place.
+
+Note [fused nodes]
+A dot node keeps its weights (with the bias) and its inputs as two tuples, which the neurons of
+a layer share: each tuple is looked through once per walk. ``add`` passes its gradient on
+without multiplying by 1, ``mul`` and ``dot`` use their operands as their local derivatives
+(``bilinear``), and ops with constant derivatives (``linear``) read them from the row rather than
+calling the rule.
+
+Note [warm loops]
+CPython 3.11 specializes a function's bytecode once a warm-up counter fed by calls and by
+JUMP_BACKWARD runs out, but a `while cond:` loop jumps back with POP_JUMP_BACKWARD_IF_TRUE, which
+does not feed it. A walk called once on a big graph would then run unspecialized, about 1.5x
+slower. `while True:` with an explicit break jumps back with JUMP_BACKWARD.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any
+
+from ._graph import leading_to, topological_order
+from .ops import UndefinedGradient
+
+__all__ = ["accumulate", "gradients", "order_and_grads"]
+
+_EMIT = object()
+
+
+def accumulate(root: Any, seed: float) -> None:
+    """``root.backward(seed)``: add d(root)/d(node) * seed into every node's ``.grad``."""
+    order, grads = order_and_grads(root)
+    grads[root] = seed
+    _walk_floats(order, grads)
+    # Summing floats runs in C, and an UndefinedGradient anywhere spreads into the sum.
+    if type(sum(grads.values(), 0.0)) is not float:
+        _check_defined(grads.values())
+    root.grad += grads.pop(root)  # the seed, which may be -0.0
+    for node, g in grads.items():
+        # Every other gradient is a sum started at 0.0, so never -0.0, and 0.0 + g is then
+        # exactly g: where .grad is 0 (nearly always), storing g itself allocates no float.
+        if node.grad:
+            node.grad += g
+        else:
+            node.grad = g
+
+
+def gradients(output: Any, seed: Any, inputs: Sequence[Any], create_graph: bool) -> list[Any]:
+    """d(output)/d(input) * seed for each input (``None`` where no gradient reaches it)."""
+    # Only paths that reach an input are walked: a gradient nobody asked for is never computed.
+    everything = topological_order([output])
+    skip = set(everything) - leading_to(everything, inputs)
+    order, grads = order_and_grads(output, skip)
+    if create_graph:
+        grads = _walk_building_graph(order, output, seed)
+    else:
+        grads[output] = seed
+        _walk_floats(order, grads)
+    results = [grads.get(x) for x in inputs]
+    _check_defined(results)
+    return results
+
+
+def order_and_grads(root: Any, skip: Collection[Any] = ()) -> tuple[list[Any], dict[Any, Any]]:
+    """The nodes a backward walk from ``root`` takes, each after all its parents, and a dict
+    holding 0.0 for each of them and for every input they pass a gradient to.
+
+    Left out of the order (Note [what the walk skips]): leaves, ``skip`` and what lies only
+    below it, and what lies only behind a local derivative of exactly 0 through a gating op."""
+    order: list[Any] = []
+    grads: dict[Any, Any] = dict.fromkeys(skip, 0.0)
+    tuples_seen: set[int] = set()
+    stack: list[Any] = [root] if root._op is not None else []
+    push, pop, emit = stack.append, stack.pop, order.append
+    while True:  # Note [warm loops]
+        try:  # cheaper than testing `if stack:` on every pass; a try costs nothing in 3.11
+            node = pop()
+        except IndexError:
+            break
+        if node is _EMIT:
+            emit(pop())
+            continue
+        if node in grads:
+            continue
+        while True:  # expand node, then go straight on to its last parent still to expand
+            grads[node] = 0.0
+            op = node._op
+            push(node)
+            push(_EMIT)
+            arity = op.arity
+            if arity == 2:
+                x = node._x
+                if x not in grads:
+                    if x._op is None:
+                        grads[x] = 0.0
+                    else:
+                        push(x)
+                x = node._y
+            elif arity == 1:
+                x = node._x
+                if (
+                    op.gates
+                    and x not in grads
+                    and not op.local_derivatives((x.data,), node.data, node._y)[0]
+                ):
+                    break  # a dead relu passes nothing on
+            else:
+                _push_variadic_inputs(node, op, grads, tuples_seen, push)
+                break
+            # x: the parent a push and a pop would have made the next node to expand
+            if x in grads:
+                break
+            if x._op is None:
+                grads[x] = 0.0
+                break
+            node = x
+    grads[root] = 0.0
+    return order, grads
+
+
+def _push_variadic_inputs(
+    node: Any, op: Any, grads: dict[Any, Any], tuples_seen: set[int], push: Callable[..., None]
+) -> None:
+    """order_and_grads for a node of any number of inputs (sum, max, dot), in input order."""
+    inputs: Iterable[Any]
+    if op.gates:
+        parents = node.parents
+        local = op.local_derivatives([x.data for x in parents], node.data)
+        inputs = [x for x, d in zip(parents, local, strict=True) if d]
+    elif op.bilinear:  # Note [fused nodes]: weights, then inputs, then the bias
+        weights, xs = node._x, node._y
+        new_weights = id(weights) not in tuples_seen
+        new_inputs = id(xs) not in tuples_seen
+        tuples_seen.update((id(weights), id(xs)))
+        n = len(xs)
+        inputs = [
+            *(weights[:n] if new_weights else ()),
+            *(xs if new_inputs else ()),
+            *(weights[n:] if new_weights else ()),
+        ]
+    else:
+        inputs = node._x
+    for x in inputs:
+        if x not in grads:
+            if x._op is None:
+                grads[x] = 0.0
+            else:
+                push(x)
+
+
+def _walk_floats(order: list[Any], grads: dict[Any, Any]) -> None:
+    # The hot loop of every backward(): local derivatives on floats, each added in place into
+    # the input's entry. One case per kind of node, so that no tuple is built for the most
+    # common ones (Note [fused nodes]); a zero gradient or local derivative passes nothing on.
+    node = None
+    try:
+        for node in reversed(order):  # consumers first
+            g = grads[node]
+            if not g:
+                continue
+            op = node._op
+            arity = op.arity
+            if arity == 2:
+                x = node._x
+                y = node._y
+                if op.bilinear:  # x * y
+                    dx = y.data
+                    dy = x.data
+                elif op.passes_gradient_on:  # x + y
+                    grads[x] += g
+                    grads[y] += g
+                    continue
+                elif (fixed := op.fixed_derivative) is not None:
+                    dx, dy = fixed
+                else:
+                    dx, dy = op.local_derivatives((x.data, y.data), node.data)
+                if dx:
+                    grads[x] += dx * g
+                if dy:
+                    grads[y] += dy * g
+            elif arity == 1:
+                x = node._x
+                (dx,) = op.local_derivatives((x.data,), node.data, node._y)
+                if dx:
+                    grads[x] += dx * g
+            elif op.bilinear:  # w·x + b: each weight's local derivative is its input, and back
+                weights = node._x
+                inputs = node._y
+                for w, x in zip(weights, inputs, strict=False):  # the bias, if any, is left out
+                    d = x.data
+                    if d:
+                        grads[w] += d * g
+                    d = w.data
+                    if d:
+                        grads[x] += d * g
+                if len(weights) != len(inputs):
+                    grads[weights[-1]] += g
+            else:
+                parents = node._x
+                local = op.local_derivatives([p.data for p in parents], node.data)
+                for x, dx in zip(parents, local, strict=True):
+                    if dx:
+                        grads[x] += dx * g
+    except (ArithmeticError, ValueError) as error:
+        raise _gradient_error(node, error) from error
+
+
+def _walk_building_graph(order: list[Any], root: Any, seed: Any) -> dict[Any, Any]:
+    # create_graph=True: local derivatives on Values, so every gradient is itself a graph.
+    grads: dict[Any, Any] = {root: seed}
+    node = root
+    try:
+        for node in reversed(order):  # consumers first
+            g = grads.get(node)
+            if g is None:
+                continue
+            parents = node.parents
+            local_derivatives = node._op.local_derivatives(parents, node, node.op_arg)
+            for x, dx in zip(parents, local_derivatives, strict=True):
+                if type(dx) is float and dx == 0.0:
+                    continue
+                contribution = g if type(dx) is float and dx == 1.0 else dx * g
+                previous = grads.get(x)
+                grads[x] = contribution if previous is None else previous + contribution
+    except (ArithmeticError, ValueError) as error:
+        raise _gradient_error(node, error) from error
+    return grads
+
+
+def _check_defined(gradients: Iterable[Any]) -> None:
+    gradients = list(gradients)
+    if UndefinedGradient in map(type, gradients):  # one pass in C over every gradient
+        g = next(g for g in gradients if type(g) is UndefinedGradient)
+        raise ValueError(g.message)
+
+
+def _gradient_error(node: Any, error: Exception) -> Exception:
+    """The same error, its message naming the op whose derivative failed and its inputs."""
+    if node is None or node.op == "" or str(error).startswith(f"{node.op}:"):
+        return error
+    inputs = ", ".join(repr(p.data) for p in node.parents)
+    return type(error)(f"{node.op}: gradient undefined at input {inputs}: {error}")
