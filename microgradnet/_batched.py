@@ -11,7 +11,7 @@ import operator
 from collections.abc import Iterable, Sequence
 
 from . import ops
-from .engine import Value, is_recording
+from .engine import Value, is_grad_enabled
 
 __all__ = ["dots_over_batch"]
 
@@ -38,7 +38,7 @@ def dots_over_batch(
     row_data = [[w.data for w in row] for row in rows]
     with_bias = [len(row) != n for row in rows]
     dot = ops.DOT
-    recording = is_recording()
+    recording = is_grad_enabled()
     out = []
     for inputs in batch:
         input_data = [x.data for x in inputs]

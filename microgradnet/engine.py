@@ -50,15 +50,10 @@ def backward_reference(
 ) -> dict[Value, Any]:
     """d(root)/d(node) times ``seed`` for every node below ``root``: the textbook algorithm.
 
-    Args:
-        root: the output to differentiate.
-        seed: the gradient of ``root`` itself (a float, or a ``Value`` with ``create_graph``).
-        create_graph: evaluate the local derivatives on ``Value``s, so that every gradient is
-            itself a graph; otherwise on floats.
-        inputs: if given, only the nodes from which one of these can be reached are walked.
-
-    Returns:
-        ``{node: gradient}``; a node no gradient reaches may be missing.
+    Local derivatives are evaluated on floats, or on ``Value``s with ``create_graph`` (then
+    ``seed`` is a ``Value`` and every gradient is itself a graph). With ``inputs``, only the
+    nodes from which one of them can be reached are walked. Nodes no gradient reaches may be
+    missing from the result.
     """
     order = topological_order([root])  # each node after its parents
     if inputs is not None:
@@ -142,11 +137,29 @@ def _lift_all(values: Iterable[Operand], what: str) -> tuple[Value, ...]:
     return tuple(lifted)
 
 
-def _dot_node(row: tuple[Value, ...], inputs: tuple[Value, ...]) -> Value:
-    """The dot node of weights ``row`` (then its bias, if any) and ``inputs``."""
-    n = len(inputs)
-    data = ops.DOT.evaluate([v.data for v in (*row[:n], *inputs, *row[n:])])
-    return _node(ops.DOT, data, row, inputs)
+def _weighted_sums(
+    weights: Sequence[Sequence[Operand]],
+    inputs: Sequence[Operand],
+    biases: Sequence[Operand | None],
+    who: str,
+) -> list[Value]:
+    """One dot node per row of ``weights`` (its bias, if any, last in the row's tuple), all
+    sharing one tuple of ``inputs``."""
+    x = _lift_all(inputs, f"{who} inputs")
+    sums = []
+    for i, (w, bias) in enumerate(zip(weights, biases, strict=True)):
+        where = "" if who == "Value.dot" else f"[{i}]"
+        row = _lift_all(w, f"{who} weights{where}")
+        if len(row) != len(x):
+            sizes = f"{len(row)} weights but {len(x)} inputs"
+            if who != "Value.dot":
+                sizes = f"row {i} has {len(row)} weights but there are {len(x)} inputs"
+            raise ValueError(f"{who}: {sizes} (they must match)")
+        if bias is not None:
+            row = (*row, *_lift_all([bias], f"{who} bias{where}"))
+        data = ops.DOT.evaluate([v.data for v in (*row[: len(x)], *x, *row[len(x) :])])
+        sums.append(_node(ops.DOT, data, row, x))
+    return sums
 
 
 def _reflected(x: object, symbol: str) -> Value:
@@ -345,14 +358,6 @@ class Value:
         return _node(ops.ABS, abs(self.data), self, None)
 
     # ----- functions -----
-    def pow(self, exponent: Operand) -> Value:
-        """``self ** exponent``; a plain-number exponent is a constant, a ``Value`` a node."""
-        return self**exponent
-
-    def abs(self) -> Value:
-        """``abs(self)``; its derivative at 0 is taken as 0."""
-        return abs(self)
-
     def exp(self) -> Value:
         """e ** self."""
         return _node(ops.EXP, ops.EXP.forward(self.data), self, None)
@@ -438,13 +443,7 @@ class Value:
             >>> Value.dot([Value(2.0), 3], [Value(1.0), Value(-1.0)], 0.5).data
             -0.5
         """
-        x = _lift_all(inputs, "Value.dot inputs")
-        row = _lift_all(weights, "Value.dot weights")
-        if len(row) != len(x):
-            raise ValueError(f"Value.dot: {len(row)} weights but {len(x)} inputs (they must match)")
-        if bias is not None:
-            row = (*row, *_lift_all([bias], "Value.dot bias"))
-        return _dot_node(row, x)
+        return _weighted_sums([weights], inputs, [bias], "Value.dot")[0]
 
     @staticmethod
     def matvec(
@@ -464,22 +463,9 @@ class Value:
             >>> [v.data for v in Value.matvec([[1, 0], [Value(0.5), 3]], x, [0, 1])]
             [1.0, 7.5]
         """
-        x = _lift_all(inputs, "Value.matvec inputs")
         if biases is not None and len(biases) != len(weights):
             raise ValueError(f"Value.matvec: {len(weights)} rows but {len(biases)} biases")
-        sums = []
-        for i, w in enumerate(weights):
-            row = _lift_all(w, f"Value.matvec weights[{i}]")
-            if len(row) != len(x):
-                raise ValueError(
-                    f"Value.matvec: row {i} has {len(row)} weights but there are {len(x)} "
-                    "inputs (they must match)"
-                )
-            bias = None if biases is None else biases[i]
-            if bias is not None:
-                row = (*row, *_lift_all([bias], f"Value.matvec biases[{i}]"))
-            sums.append(_dot_node(row, x))
-        return sums
+        return _weighted_sums(weights, inputs, biases or [None] * len(weights), "Value.matvec")
 
     # ----- gradients -----
     def backward(self, gradient: float = 1.0) -> None:
@@ -627,7 +613,3 @@ def is_grad_enabled() -> bool:
     """Whether operations in this thread currently record a graph."""
     return _grad_mode.enabled
 
-
-def is_recording() -> bool:
-    """The same, by the quick test that recording a node makes."""
-    return not (_any_no_grad_open and not _grad_mode.enabled)

@@ -112,8 +112,8 @@ class Op:
         arg_examples: constant arguments test generators draw from.
         arg_default: the constant argument when the expression grammar is given none.
         arg_first: the constant is written before the operator (``2 ** x``, not ``x ** 2``).
-        method: the ``Value`` method computing this op, which is also its name in the
-            expression grammar (``None``: reached through an operator or ``Value.sum``).
+        function: the op's name as a function of the expression grammar (``exp(x)``);
+            ``None`` for an op written with an operator or reached through ``Value.sum``.
         linear: the local derivatives are constants (add, sub, neg): ``fixed_derivative``
             holds them, evaluated once here (and ``passes_gradient_on`` says whether they are
             all exactly 1, as for add).
@@ -137,7 +137,7 @@ class Op:
     arg_examples: tuple[float, ...] = ()
     arg_default: float | None = None
     arg_first: bool = False
-    method: str | None = None
+    function: str | None = None
     linear: bool = False
     gates: bool = False
     bilinear: bool = False
@@ -257,7 +257,7 @@ SUB = Op("sub", operator.sub, lambda x, y, out: (1.0, -1.0), "-", 2, linear=True
 MUL = Op("mul", operator.mul, lambda x, y, out: (y, x), "*", 2, bilinear=True)
 DIV = Op("div", divide, lambda x, y, out: (1.0 / y, -out / y), "/", 2,
          input_ranges=(None, _POSITIVE))
-POW = Op("pow", power, _d_pow, "**", 2, input_ranges=(_POSITIVE, MODERATE), method="pow")
+POW = Op("pow", power, _d_pow, "**", 2, input_ranges=(_POSITIVE, MODERATE), function="pow")
 NEG = Op("neg", operator.neg, lambda x, out: -1.0, "-", linear=True)
 # x ** c and c ** x: a plain-number operand is a constant, not a node.
 POW_CONST = Op("pow_const", power, lambda x, out, c: c * x ** (c - 1), "**", const=True,
@@ -267,22 +267,22 @@ RPOW = Op("rpow", lambda x, c: power(c, x, "rpow"),
           input_ranges=(MODERATE,), arg_examples=(2.0, 0.5, 3.0))
 
 # ----- elementary functions -----
-EXP = Op("exp", exp, lambda x, out: out, input_ranges=(MODERATE,), method="exp")
-LOG = Op("log", log, lambda x, out: 1.0 / x, domain=_POSITIVE, method="log")
-SQRT = Op("sqrt", sqrt, lambda x, out: 0.5 / out, domain=_POSITIVE, method="sqrt")
-SIN = Op("sin", sin, lambda x, out: cos(x), method="sin")
-COS = Op("cos", cos, lambda x, out: -sin(x), method="cos")
-ABS = Op("abs", abs, lambda x, out: sign(x), kinks=(0.0,), method="abs")
+EXP = Op("exp", exp, lambda x, out: out, input_ranges=(MODERATE,), function="exp")
+LOG = Op("log", log, lambda x, out: 1.0 / x, domain=_POSITIVE, function="log")
+SQRT = Op("sqrt", sqrt, lambda x, out: 0.5 / out, domain=_POSITIVE, function="sqrt")
+SIN = Op("sin", sin, lambda x, out: cos(x), function="sin")
+COS = Op("cos", cos, lambda x, out: -sin(x), function="cos")
+ABS = Op("abs", abs, lambda x, out: sign(x), kinks=(0.0,), function="abs")
 
 # ----- activations -----
-TANH = Op("tanh", tanh, lambda x, out: 1.0 - out * out, method="tanh")
-SIGMOID = Op("sigmoid", sigmoid, lambda x, out: out * (1.0 - out), method="sigmoid")
-SOFTPLUS = Op("softplus", softplus, lambda x, out: sigmoid(x), method="softplus")
+TANH = Op("tanh", tanh, lambda x, out: 1.0 - out * out, function="tanh")
+SIGMOID = Op("sigmoid", sigmoid, lambda x, out: out * (1.0 - out), function="sigmoid")
+SOFTPLUS = Op("softplus", softplus, lambda x, out: sigmoid(x), function="softplus")
 RELU = Op("relu", relu, lambda x, out: where(x > 0.0, 1.0, 0.0), kinks=(0.0,), gates=True,
-          method="relu")
+          function="relu")
 LEAKY_RELU = Op("leaky_relu", lambda x, slope: where(x > 0.0, x, slope * x),
                 lambda x, out, slope: where(x > 0.0, 1.0, slope), const=True, kinks=(0.0,),
-                arg_examples=(0.01, 0.1, 0.2), arg_default=0.01, method="leaky_relu")
+                arg_examples=(0.01, 0.1, 0.2), arg_default=0.01, function="leaky_relu")
 
 # ----- fused n-ary nodes -----
 SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)
