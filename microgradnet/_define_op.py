@@ -136,7 +136,7 @@ def define_op(
         if not callable(forward):
             raise TypeError(f"define_op: expected a function, got {type(forward).__name__}")
         arity = _positional_arity(forward)
-        op_name = name or getattr(forward, "__name__", "user_op")
+        op_name = name or str(getattr(forward, "__name__", "user_op"))
         op = Op(
             op_name,
             _checked_forward(forward, op_name),

@@ -55,7 +55,8 @@ def topological_order(
     """
     order: list[N] = []
     seen: set[N] = set()
-    stack: list[object] = list(roots)[::-1]
+    stack: list[object] = []
+    stack.extend(reversed(list(roots)))
     while stack:
         node = stack.pop()
         if node is _EMIT:

@@ -65,10 +65,10 @@ def backward_reference(
         op = node.op_record
         if op is None or _is_zero(g):  # a leaf, or no gradient reaches the node
             continue
-        if create_graph:
-            xs, out = node.parents, node
-        else:
-            xs, out = tuple(p.data for p in node.parents), node.data
+        xs: Sequence[Any] = node.parents
+        out: Any = node
+        if not create_graph:
+            xs, out = [p.data for p in node.parents], node.data
         local_derivatives = op.local_derivatives(xs, out, node.op_arg)
         for parent, local in zip(node.parents, local_derivatives, strict=True):
             if not _is_zero(local):  # 0 times anything, even an undefined gradient, is 0
@@ -119,7 +119,7 @@ def _leaf(data: float) -> Value:
 def _lift(x: object) -> Value | None:
     """``x`` itself if a ``Value``, a constant leaf for a real number, else ``None``."""
     if type(x) is Value:
-        return x  # type: ignore[return-value]
+        return x
     data = real_or_none(x)
     return None if data is None else _leaf(data)
 
@@ -186,9 +186,11 @@ def apply(op: Op, *args: Operand, arg: Any = None) -> Value:
         n = len(inputs) // 2
         return Value.dot(inputs[:n], inputs[n : 2 * n], inputs[2 * n] if len(inputs) % 2 else None)
     data = op.evaluate([v.data for v in inputs], arg)
-    if op.arity == ops.VARIADIC:
-        return _node(op, data, inputs, None)
-    return _node(op, data, *inputs, arg) if op.arity == 1 else _node(op, data, *inputs)
+    if op.arity == 1:
+        return _node(op, data, inputs[0], arg)
+    if op.arity == 2:
+        return _node(op, data, inputs[0], inputs[1])
+    return _node(op, data, inputs, None)  # any other number of inputs: one tuple
 
 
 class Value:
@@ -276,8 +278,11 @@ class Value:
 
     # ----- arithmetic -----
     def __add__(self, other: Operand) -> Value:
-        if type(other) is not Value and (other := _lift(other)) is None:
-            return NotImplemented
+        if type(other) is not Value:
+            lifted = _lift(other)
+            if lifted is None:
+                return NotImplemented
+            other = lifted
         # _node written out: + and * make most of the nodes of any graph
         out = _new(*_VALUE)
         out.data = self.data + other.data
@@ -295,8 +300,11 @@ class Value:
         return _node(ops.ADD, other.data + self.data, other, self)
 
     def __sub__(self, other: Operand) -> Value:
-        if type(other) is not Value and (other := _lift(other)) is None:
-            return NotImplemented
+        if type(other) is not Value:
+            lifted = _lift(other)
+            if lifted is None:
+                return NotImplemented
+            other = lifted
         return _node(ops.SUB, self.data - other.data, self, other)
 
     def __rsub__(self, other: Operand) -> Value:  # other - self
@@ -304,8 +312,11 @@ class Value:
         return _node(ops.SUB, other.data - self.data, other, self)
 
     def __mul__(self, other: Operand) -> Value:
-        if type(other) is not Value and (other := _lift(other)) is None:
-            return NotImplemented
+        if type(other) is not Value:
+            lifted = _lift(other)
+            if lifted is None:
+                return NotImplemented
+            other = lifted
         out = _new(*_VALUE)  # _node written out, as in __add__
         out.data = self.data * other.data
         out.grad = 0.0
@@ -322,8 +333,11 @@ class Value:
         return _node(ops.MUL, other.data * self.data, other, self)
 
     def __truediv__(self, other: Operand) -> Value:
-        if type(other) is not Value and (other := _lift(other)) is None:
-            return NotImplemented
+        if type(other) is not Value:
+            lifted = _lift(other)
+            if lifted is None:
+                return NotImplemented
+            other = lifted
         return _node(ops.DIV, ops.DIV.forward(self.data, other.data), self, other)
 
     def __rtruediv__(self, other: Operand) -> Value:  # other / self
@@ -612,4 +626,3 @@ class no_grad(ContextDecorator):
 def is_grad_enabled() -> bool:
     """Whether operations in this thread currently record a graph."""
     return _grad_mode.enabled
-

@@ -97,7 +97,7 @@ def _check_tolerance(value: object, name: str, who: str, *, positive: bool) -> f
 # ----- evaluating f -----
 def _describe(f: Callable[..., Any]) -> str:
     """The expression ``f`` computes when it is known: its ``str()`` or its function name."""
-    if type(f).__str__ is not object.__str__:
+    if getattr(type(f), "__str__", None) is not object.__str__:
         return str(f)
     name = getattr(f, "__name__", "")
     return name if name and name != "<lambda>" else ""
