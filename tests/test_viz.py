@@ -88,18 +88,22 @@ def test_op_nodes_name_each_operation_with_its_constant():
 def test_parallel_edges_follow_parent_order_and_duplicates():
     x, y = Value(3.0, label="x"), Value(4.0, label="y")
     square = x * x
+    square.label = "square"
     diff = y - x
+    diff.label = "diff"
     source = draw_dot(square + diff).source
     names = {
         label.split(" | ")[0].strip("{ "): name for name, (label, _) in records(source).items()
     }
     edges = EDGE.findall(source)
-    square_op = [e for e in edges if e[1] == edges[0][1]]
-    assert square_op == [(names["x"], square_op[0][1])] * 2  # x * x: two edges from x
-    diff_inputs = [
-        src for src, dst in edges if dst.endswith("op") and src in (names["x"], names["y"])
-    ]
-    assert diff_inputs[-2:] == [names["y"], names["x"]]  # y - x: y first, then x
+
+    def inputs_of(label: str) -> list[str]:
+        """The sources of the edges into the op that made ``label``, in source order."""
+        (op,) = [src for src, dst in edges if dst == names[label] and src.endswith("op")]
+        return [src for src, dst in edges if dst == op]
+
+    assert inputs_of("square") == [names["x"]] * 2  # x * x: two edges from x
+    assert inputs_of("diff") == [names["y"], names["x"]]  # y - x: y first, then x
 
 
 def test_fused_dot_and_user_ops_are_drawn():
@@ -300,3 +304,41 @@ def test_max_nodes_guard_stops_counting_a_huge_graph():
         x = x + 1.0  # two new values per step
     with pytest.raises(ValueError, match="more than 100000 values, more than max_nodes=500"):
         draw_dot(x)
+
+
+def test_a_graph_of_a_million_values_is_refused_without_walking_it_all(monkeypatch):
+    x = Value(0.0)
+    for _ in range(1_000_000):
+        x = x.tanh()
+    looked_below = 0
+    parents = Value.parents
+
+    def counted(self):
+        nonlocal looked_below
+        looked_below += 1
+        return parents.fget(self)
+
+    monkeypatch.setattr(Value, "parents", property(counted))
+    with pytest.raises(GraphTooLargeError, match="more than 100000 values"):
+        draw_dot(x)
+    assert 0 < looked_below <= (DEFAULT_MAX_NODES + 1) + (100_000 + 1)
+    looked_below = 0
+    assert "more than" in value_mimebundle(x)["text/plain"]
+    assert 0 < looked_below <= INLINE_MAX_NODES + 1
+
+
+def test_the_engine_draws_through_the_package_hook_and_imports_viz_only_to_draw():
+    code = textwrap.dedent(
+        """
+        import sys
+        import microgradnet
+        from microgradnet import Value, engine
+        before = "microgradnet.viz" in sys.modules
+        bundle = (Value(2.0) * 3)._repr_mimebundle_()
+        print(before, engine.display_hook is not None, "microgradnet.viz" in sys.modules,
+              "text/plain" in bundle)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "True", "True", "True"]

@@ -9,6 +9,8 @@ from typing import Any
 
 import graphviz
 
+from .. import ops
+from .._graph import GraphLimitExceeded, topological_order
 from ..engine import Value
 
 __all__ = [
@@ -50,50 +52,8 @@ class GraphTooLargeError(ValueError):
     """The graph has more values than ``max_nodes`` allows."""
 
 
-def _walk(root: Value, limit: int | None = None) -> list[Value]:
-    """Every value below ``root``, each after its parents, in a fixed order (no recursion).
-
-    With ``limit``, stops as soon as more than ``limit`` values were found and returns what it
-    has, so a huge graph is refused without being walked in full.
-    """
-    order: list[Value] = []
-    seen: dict[Value, None] = {}  # a dict, not a set: insertion order keeps the walk stable
-    stack: list[tuple[Value, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen[node] = None
-        if limit is not None and len(seen) > limit:
-            break
-        stack.append((node, True))
-        # reversed, so that the first parent is walked (and numbered) first
-        stack.extend((p, False) for p in reversed(node.parents) if p not in seen)
-    return order if limit is None or len(seen) <= limit else list(seen)
-
-
-def count_values(root: Value, stop_after: int | None = None) -> int:
-    """The number of distinct values below ``root`` (``root`` included), iteratively.
-
-    With ``stop_after``, counting stops once the count exceeds it (``stop_after + 1``).
-    """
-    seen = {root}
-    stack = [root]
-    while stack:
-        for parent in stack.pop().parents:
-            if parent not in seen:
-                seen.add(parent)
-                stack.append(parent)
-        if stop_after is not None and len(seen) > stop_after:
-            return stop_after + 1
-    return len(seen)
-
-
 def node_names(nodes: list[Value]) -> dict[Value, str]:
-    """Graphviz names ``n0, n1, ...`` in walk order (an op node is its value's name + ``op``)."""
+    """Graphviz names ``n0, n1, ...`` in the order given (an op node: its value's + ``op``)."""
     return {node: f"n{i}" for i, node in enumerate(nodes)}
 
 
@@ -116,17 +76,21 @@ def _check_max_nodes(max_nodes: object) -> int:
 
 
 def _nodes_within_limit(root: Value, max_nodes: int, what: str) -> list[Value]:
-    nodes = _walk(root, limit=max_nodes)
-    if len(nodes) > max_nodes:
-        # Counting stops at a cap, so that refusing a huge graph stays quick.
-        cap = max(_COUNT_CAP, max_nodes)
-        total = count_values(root, stop_after=cap)
-        size = f"more than {cap}" if total > cap else str(total)
-        raise GraphTooLargeError(
-            f"{what}: the graph has {size} values, more than max_nodes={max_nodes}; "
-            f"draw a smaller part of it or pass a larger max_nodes"
-        )
-    return nodes
+    """The values below ``root``, each after its parents; refused past ``max_nodes``."""
+    try:
+        return topological_order([root], limit=max_nodes)
+    except GraphLimitExceeded:
+        pass
+    # Counting stops at a cap, so that refusing a huge graph stays quick.
+    cap = max(_COUNT_CAP, max_nodes)
+    try:
+        size = str(len(topological_order([root], limit=cap)))
+    except GraphLimitExceeded:
+        size = f"more than {cap}"
+    raise GraphTooLargeError(
+        f"{what}: the graph has {size} values, more than max_nodes={max_nodes}; "
+        f"draw a smaller part of it or pass a larger max_nodes"
+    )
 
 
 def _parameter_set(parameters: object, nodes: list[Value]) -> set[Value]:
@@ -134,15 +98,17 @@ def _parameter_set(parameters: object, nodes: list[Value]) -> set[Value]:
     if parameters is None:
         found: set[Value] = set()
         for node in nodes:
-            if node.op == "dot":
+            op = node.op_record
+            if op is not None and op.bilinear and op.arity == ops.VARIADIC:  # w·x + b
                 inputs = node.parents
                 n = len(inputs) // 2
                 found.update(inputs[:n])
                 if len(inputs) % 2:
                     found.add(inputs[-1])
         return {v for v in found if not v.parents}
-    if callable(getattr(parameters, "parameters", None)):
-        parameters = parameters.parameters()  # a Module
+    of_module = getattr(parameters, "parameters", None)
+    if callable(of_module):
+        parameters = of_module()  # a Module
     if isinstance(parameters, Value) or not isinstance(parameters, Iterable):
         raise TypeError(
             f"parameters must be a Module or an iterable of Values, got {type(parameters).__name__}"
@@ -191,7 +157,7 @@ def build(
     current: Value | None = None,
     caption: str | None = None,
 ) -> graphviz.Digraph:
-    """The Digraph of ``nodes`` (walk order); ``grads`` replaces ``.grad`` (missing: "?")."""
+    """The Digraph of ``nodes`` (topological order); ``grads`` replaces ``.grad`` (missing: "?")."""
     names = node_names(nodes)
 
     def grad_of(node: Value) -> float | None:
@@ -244,7 +210,7 @@ def build(
 def prepare(
     root: object, what: str, rankdir: str, max_nodes: object, parameters: object
 ) -> tuple[list[Value], set[Value]]:
-    """Check drawing options; the values to draw (walk order) and the parameter leaves."""
+    """Check drawing options; the values to draw (each after its parents), the parameter leaves."""
     root = _check_root(root, what)
     if rankdir not in RANKDIRS:
         raise ValueError(f"{what}: rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
@@ -267,7 +233,7 @@ def draw_dot(
     op a small node (``*``, ``tanh``, ``** 2``, ``leaky_relu(0.1)``, ``w·x + b``, a user op's
     symbol) with one edge per input, in input order (``x * x`` has two edges). Values are
     coloured by role: the output (green), intermediate results (grey), parameter leaves (amber)
-    and input leaves (blue). Node names are ``n0, n1, ...`` in a fixed walk order, so the DOT
+    and input leaves (blue). Node names are ``n0, n1, ...`` in a fixed topological order, so the DOT
     source and the rendered SVG are identical from run to run.
 
     Args:
@@ -310,9 +276,10 @@ def draw_dot(
 
 def pipe(digraph: graphviz.Digraph, fmt: str) -> bytes:
     try:
-        return digraph.pipe(format=fmt)
+        data: bytes = digraph.pipe(format=fmt)
     except graphviz.ExecutableNotFound:
         raise RuntimeError(INSTALL_HINT) from None
+    return data
 
 
 def render(
@@ -373,8 +340,9 @@ def value_mimebundle(value: Value) -> dict[str, str]:
     except Exception:
         text = object.__repr__(value)
     try:
-        nodes = _walk(value, limit=INLINE_MAX_NODES)
-        if len(nodes) > INLINE_MAX_NODES:
+        try:
+            nodes = topological_order([value], limit=INLINE_MAX_NODES)
+        except GraphLimitExceeded:
             return {
                 "text/plain": f"{text}  # graph of more than {INLINE_MAX_NODES} values, "
                 "not drawn (use microgradnet.viz.draw_dot)"
