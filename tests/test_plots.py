@@ -125,6 +125,11 @@ def test_decision_boundary_draws_into_given_axes():
     plt.close(fig)
     X, y = separable_data()
     assert plot_decision_boundary(linear_model, X, y, resolution=5, ax=ax) is fig
+    # axes in a subfigure: the figure returned is the whole one, which can be saved and shown
+    fig = plt.figure()
+    plt.close(fig)
+    (left, _) = fig.subfigures(1, 2)
+    assert plot_decision_boundary(linear_model, X, y, resolution=5, ax=left.subplots()) is fig
 
 
 @pytest.mark.parametrize(

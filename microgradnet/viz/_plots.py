@@ -214,7 +214,10 @@ def plot_decision_boundary(
     if ax is None:
         fig, (ax,) = _new_figure(1, 5.5, 4.8)
     else:
-        fig = ax.figure
+        root = ax.get_figure(root=True)  # the whole figure, also for axes in a subfigure
+        if root is None:
+            raise ValueError("plot_decision_boundary: ax belongs to no figure")
+        fig = root
     levels = np.arange(-0.5, n_classes, 1.0)
     ax.contourf(xs, ys, grid, levels=levels, cmap=cmap, alpha=0.25)
     ax.contour(xs, ys, grid, levels=levels[1:-1], colors="k", linewidths=0.8)
