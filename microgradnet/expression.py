@@ -1,9 +1,12 @@
 """A safe parser for arithmetic expressions over named variables, built as a `Value` graph.
 
 The text is parsed with :func:`ast.parse` and walked over an allow-list of node types (numbers,
-the given variables, ``+ - * / **``, unary ``-``/``+``, calls to the engine's functions by name).
-Nothing is ever evaluated as Python: anything outside the list is refused with an
-:class:`ExpressionError` naming the offending piece.
+the given variables, ``+ - * / **``, unary ``-``/``+``, calls to the functions of
+:data:`FUNCTIONS` by name). Nothing is ever evaluated as Python: anything outside the list is
+refused with an :class:`ExpressionError` naming the offending piece.
+
+The functions are the op table's: every row of :data:`microgradnet.ops.BUILTIN_OPS` with a
+``function`` name is callable by it, so a new row is part of the grammar with no code here.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ import ast
 import keyword
 import math
 import numbers
+import operator
 from collections.abc import Callable, Mapping
-from typing import Any, TypeAlias
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeAlias
 
 from . import ops
-from .engine import Value
+from .engine import Value, apply
 
 __all__ = [
     "FUNCTIONS",
@@ -24,6 +30,7 @@ __all__ = [
     "MAX_LENGTH",
     "MAX_NODES",
     "ExpressionError",
+    "Function",
     "parse_expression",
 ]
 
@@ -44,56 +51,103 @@ def _one_line(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-# ----- the functions an expression may call -----
-def _unary(op: ops.Op, method: str) -> Callable[[Term], Term]:
-    def call(x: Term) -> Term:
-        return op.forward(x) if isinstance(x, float) else getattr(x, method)()
-
-    return call
-
-
-def _leaky_relu(x: Term, negative_slope: Term = 0.01) -> Term:
-    if isinstance(negative_slope, Value):
-        raise ExpressionError("leaky_relu: the slope must be a number, not depend on a variable")
-    if isinstance(x, float):
-        return ops.LEAKY_RELU.forward(x, negative_slope)
-    return x.leaky_relu(negative_slope)
-
-
-def _pow(x: Term, y: Term) -> Term:
-    if isinstance(x, float) and isinstance(y, float):
-        return ops.POW.forward(x, y)
-    return x**y
-
-
-FUNCTIONS: dict[str, tuple[Callable[..., Term], int, int]] = {
-    # name: (function, fewest arguments, most arguments)
-    "exp": (_unary(ops.EXP, "exp"), 1, 1),
-    "log": (_unary(ops.LOG, "log"), 1, 1),
-    "sqrt": (_unary(ops.SQRT, "sqrt"), 1, 1),
-    "sin": (_unary(ops.SIN, "sin"), 1, 1),
-    "cos": (_unary(ops.COS, "cos"), 1, 1),
-    "tanh": (_unary(ops.TANH, "tanh"), 1, 1),
-    "sigmoid": (_unary(ops.SIGMOID, "sigmoid"), 1, 1),
-    "softplus": (_unary(ops.SOFTPLUS, "softplus"), 1, 1),
-    "relu": (_unary(ops.RELU, "relu"), 1, 1),
-    "abs": (lambda x: abs(x), 1, 1),
-    "leaky_relu": (_leaky_relu, 1, 2),
-    "pow": (_pow, 2, 2),
+# ----- the binary operators: Python's, on Values and floats -----
+_OPERATOR_SYMBOLS: dict[type[ast.operator], str] = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
+}  # fmt: skip
+_PYTHON_OPERATORS: dict[str, Callable[[Term, Term], Term]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "**": operator.pow,
+}  # fmt: skip
+# The row each operator builds, found by its drawing symbol: on two plain numbers the row's
+# forward runs, so a domain error names the op ("div: division of 1.0 by zero").
+_OPERATOR_ROWS: dict[str, ops.Op] = {
+    op.symbol: op for op in ops.BUILTIN_OPS if op.arity == 2 and op.symbol in _PYTHON_OPERATORS
 }
 
-_BINARY: dict[type[ast.operator], tuple[str, Callable[[Any, Any], Term]]] = {
-    ast.Add: ("+", lambda x, y: x + y),
-    ast.Sub: ("-", lambda x, y: x - y),
-    ast.Mult: ("*", lambda x, y: x * y),
-    ast.Div: (
-        "/",
-        lambda x, y: (
-            x / y if isinstance(x, Value) or isinstance(y, Value) else ops.DIV.forward(x, y)
-        ),
-    ),
-    ast.Pow: ("**", _pow),
+
+def _binary(symbol: str, x: Term, y: Term) -> Term:
+    if isinstance(x, Value) or isinstance(y, Value):
+        # Python's operator, not apply: a plain-number exponent stays a constant (x ** 2 for a
+        # negative x needs no log(x)) and 2 ** x is rpow, as the engine's operators decide.
+        return _PYTHON_OPERATORS[symbol](x, y)
+    return float(_OPERATOR_ROWS[symbol].evaluate([x, y]))
+
+
+# ----- the functions an expression may call: the op table's rows -----
+@dataclass(frozen=True)
+class Function:
+    """An op-table row called by its ``function`` name: ``exp(x)``, ``leaky_relu(x, 0.2)``.
+
+    A call gives one argument per input of the row (at least one, any number, for a variadic
+    row), then the row's constant argument if it has one, which may be left out when the row
+    has an ``arg_default``. The constant must be a number, not depend on a variable.
+
+    Attributes:
+        op: the row.
+    """
+
+    op: ops.Op
+
+    @property
+    def name(self) -> str:
+        """The name the grammar calls it by (the row's ``function``)."""
+        return self.op.function or self.op.name
+
+    @property
+    def fewest(self) -> int:
+        """The fewest arguments a call may give."""
+        needs_constant = self.op.const and self.op.arg_default is None
+        return max(self.op.arity, 1) + int(needs_constant)
+
+    @property
+    def most(self) -> int | None:
+        """The most arguments a call may give; ``None``: any number (a variadic row)."""
+        if self.op.arity == ops.VARIADIC:
+            return None
+        return self.op.arity + int(self.op.const)
+
+    def call_form(self) -> str:
+        """How to call it: ``exp(x)``, ``pow(x, y)``, ``leaky_relu(x[, 0.01])``, ``f(x, ...)``."""
+        arity = self.op.arity
+        if arity == ops.VARIADIC:
+            inputs = ["x", "..."]
+        else:
+            inputs = ["x", "y"][:arity] if arity <= 2 else [f"x{i}" for i in range(arity)]
+        if self.op.const:
+            default = self.op.arg_default
+            inputs[-1] += ", c" if default is None else f"[, {default:g}]"
+        return f"{self.name}({', '.join(inputs)})"
+
+    def __call__(self, *arguments: Term) -> Term:
+        """The row on ``arguments``: a node when an input is a ``Value``, else a float.
+
+        Raises:
+            ExpressionError: the constant argument depends on a variable.
+            ValueError, ArithmeticError: out-of-domain plain numbers (the message names the op).
+        """
+        op = self.op
+        n_inputs = op.arity or len(arguments)
+        inputs, rest = arguments[:n_inputs], arguments[n_inputs:]
+        arg: Term | None = None
+        if op.const:
+            arg = rest[0] if rest else op.arg_default
+            if isinstance(arg, Value):
+                raise ExpressionError(
+                    f"{self.name}: its constant argument must be a number, not depend on a variable"
+                )
+        if _OPERATOR_ROWS.get(op.symbol) is op:
+            return _binary(op.symbol, *inputs)  # pow(x, y) is x ** y, the operator by name
+        if any(isinstance(x, Value) for x in inputs):
+            return apply(op, *inputs, arg=arg)
+        return float(op.evaluate(inputs, arg))
+
+
+# Every function of the grammar by name: one per op-table row with a ``function`` name.
+FUNCTIONS: dict[str, Function] = {
+    op.function: Function(op) for op in ops.BUILTIN_OPS if op.function is not None
 }
+
 _OPERATOR_TEXT = {
     ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
     ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&", ast.Not: "not", ast.Invert: "~",
@@ -150,12 +204,12 @@ class _Builder:
         if isinstance(node, ast.Name):
             return self.name(node)
         if isinstance(node, ast.BinOp):
-            entry = _BINARY.get(type(node.op))
-            if entry is None:
-                symbol = _OPERATOR_TEXT.get(type(node.op), type(node.op).__name__)
-                raise ExpressionError(f"operator {symbol} is not allowed: {self.piece(node)}")
+            symbol = _OPERATOR_SYMBOLS.get(type(node.op))
+            if symbol is None:
+                text = _OPERATOR_TEXT.get(type(node.op), type(node.op).__name__)
+                raise ExpressionError(f"operator {text} is not allowed: {self.piece(node)}")
             left, right = self.build(node.left), self.build(node.right)
-            return self.compute(node, entry[1], left, right)
+            return self.compute(node, partial(_binary, symbol, left, right))
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.USub):
                 return -self.build(node.operand)
@@ -202,21 +256,24 @@ class _Builder:
         for argument in node.args:
             if isinstance(argument, ast.Starred):
                 raise self.refuse(argument, "starred arguments")
-        function, fewest, most = FUNCTIONS[name]
-        if not fewest <= len(node.args) <= most:
-            wanted = str(fewest) if fewest == most else f"{fewest} or {most}"
+        function = FUNCTIONS[name]
+        fewest, most = function.fewest, function.most
+        if len(node.args) < fewest or (most is not None and len(node.args) > most):
+            if most is None:
+                wanted = f"at least {fewest} argument{'s' if fewest > 1 else ''}"
+            elif most == fewest:
+                wanted = f"{most} argument{'s' if most > 1 else ''}"
+            else:
+                wanted = f"{fewest} or {most} arguments"
             raise ExpressionError(
-                f"{name} takes {wanted} argument{'s' if most > 1 else ''}, "
-                f"got {len(node.args)}: {self.piece(node)}"
+                f"{name} takes {wanted}, got {len(node.args)}: {self.piece(node)}"
             )
         arguments = [self.build(argument) for argument in node.args]
-        return self.compute(node, function, *arguments)
+        return self.compute(node, partial(function, *arguments))
 
-    def compute(self, node: ast.AST, function: Callable[..., Term], *arguments: Term) -> Term:
+    def compute(self, node: ast.AST, calculation: Callable[[], Term]) -> Term:
         try:
-            result = function(*arguments)
-        except ExpressionError:
-            raise
+            result = calculation()
         except (ArithmeticError, ValueError) as error:
             raise ExpressionError(f"{_one_line(str(error), 120)} in {self.piece(node)}") from None
         if not math.isfinite(float(result)):
@@ -261,12 +318,13 @@ def parse_expression(text: str, variables: Mapping[str, float]) -> tuple[Value, 
     """Build the ``Value`` graph of an arithmetic expression, without evaluating any Python.
 
     Allowed: numbers, the names in ``variables``, ``+ - * / **``, unary ``-`` and ``+``,
-    parentheses, and calls by name to ``exp log sqrt sin cos tanh sigmoid softplus relu abs``,
-    ``leaky_relu(x, slope=0.01)`` (slope a number, given by position) and ``pow(x, y)``.
-    A part without variables is folded into one number, so ``x ** 2`` keeps its constant
-    exponent. Each variable becomes a leaf labelled with its name, intermediate results are
-    labelled with their text (when short) and the result is labelled ``out`` (unless it is a
-    variable itself).
+    parentheses, and calls by name, with arguments by position, to the op table's functions in
+    :data:`FUNCTIONS` (``exp(x)``, ``softplus(x)``, ``pow(x, y)``, ``leaky_relu(x)`` or
+    ``leaky_relu(x, 0.2)``: a row's constant argument is a number, never a variable's
+    expression). A part without variables is folded into one number, so ``x ** 2`` (and
+    ``pow(x, 2)``) keeps its constant exponent. Each variable becomes a leaf labelled with its
+    name, intermediate results are labelled with their text (when short) and the result is
+    labelled ``out`` (unless it is a variable itself).
 
     Args:
         text: the expression, e.g. ``"tanh(a*b + c)"`` (at most ``MAX_LENGTH`` characters).

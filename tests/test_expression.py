@@ -1,18 +1,23 @@
-"""The safe expression parser: values and gradients vs sympy, and every refusal."""
+"""The safe expression parser: values and gradients vs sympy and central differences, every
+op-table function, and every refusal."""
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import pytest
 import sympy as sp
 
+from microgradnet import Value, ops
 from microgradnet.expression import (
+    FUNCTIONS,
     MAX_LENGTH,
     MAX_NODES,
     ExpressionError,
     parse_expression,
 )
+from microgradnet.gradcheck import numerical_grad
 
 a, b, c = sp.symbols("a b c")
 POINT = {"a": 0.7, "b": -1.3, "c": 2.1}
@@ -110,7 +115,7 @@ REFUSED = [
     ("a\nb", "syntax error", "a b"),
     ("", "empty", ""),
     ("exp(a, b)", "takes 1 argument", "exp(a, b)"),
-    ("leaky_relu(a, b)", "slope must be a number", "leaky_relu"),
+    ("leaky_relu(a, b)", "constant argument must be a number", "leaky_relu(a, b)"),
     ("log(-1)", "log", "log(-1)"),
     ("a / 0", "division", "a / 0"),
     ("9 ** 9 ** 9 * a", "overflow", "9 ** 9 ** 9"),
@@ -164,3 +169,121 @@ def test_bad_variables_are_refused(variables, error, match):
 def test_text_must_be_a_string():
     with pytest.raises(TypeError, match="str"):
         parse_expression(b"a", {"a": 1})
+
+
+# ----- the grammar's functions are the op table's rows -----
+FUNCTION_ROWS = [op for op in ops.BUILTIN_OPS if op.function is not None]
+CANDIDATES = (0.7, -0.6, 1.3, 0.3)  # away from every kink (0) and edge of a domain
+
+
+def _inside(x: float, where) -> bool:
+    if where is None:
+        return True
+    lo, hi = (-1.0, 1.0) if where == ops.MODERATE else where
+    return lo < x < hi
+
+
+def _point(op: ops.Op, arg, k: int) -> list[float]:
+    """The k-th point of a test: one admissible candidate per input (inputs differ)."""
+    ranges = op.ranges(arg) or (None,)
+    point = []
+    for i, where in enumerate(ranges):
+        admissible = [x for x in CANDIDATES if _inside(x, where)]
+        point.append(admissible[(k + i) % len(admissible)])
+    return point
+
+
+def _calls(op: ops.Op) -> list[tuple[str, object]]:
+    """``(constant text, constant)`` for each way to call the row: with each example constant,
+    and without one when the row has a default."""
+    if not op.const:
+        return [("", None)]
+    calls = [(f", {c!r}", c) for c in op.arg_examples]
+    if op.arg_default is not None:
+        calls.append(("", op.arg_default))
+    return calls
+
+
+CASES = [
+    pytest.param(op, constant, arg, k, id=f"{op.function}(...{constant})-{k}")
+    for op in FUNCTION_ROWS
+    for constant, arg in _calls(op)
+    for k in range(2)
+]
+
+
+def _python_spelling(name: str):
+    """The function written with Value methods: ``Value.exp``, or Python's builtin (``abs``,
+    ``pow``) that a Value's operator answers; ``None`` if Python has no spelling for it."""
+    return getattr(Value, name, None) or getattr(builtins, name, None)
+
+
+def test_every_row_with_a_function_name_is_in_the_grammar():
+    assert set(FUNCTIONS) == {op.function for op in FUNCTION_ROWS}
+    assert {"softplus", "leaky_relu", "pow", "abs"} <= set(FUNCTIONS)
+    assert all(FUNCTIONS[op.function].op is op for op in FUNCTION_ROWS)
+
+
+@pytest.mark.parametrize(("op", "constant", "arg", "k"), CASES)
+def test_each_function_matches_value_methods_and_central_differences(op, constant, arg, k):
+    point = _point(op, arg, k)
+    names = ["a", "b", "c"][: len(point)]
+    text = f"{op.function}({', '.join(names)}{constant})"
+    out, leaves = parse_expression(text, dict(zip(names, point, strict=True)))
+    out.backward()
+    assert out.op == op.name
+    grads = [leaves[name].grad for name in names]
+
+    numeric = numerical_grad(
+        lambda *xs: parse_expression(text, dict(zip(names, xs, strict=True)))[0], point
+    )
+    assert grads == pytest.approx(numeric, rel=1e-6, abs=1e-8)
+
+    spelling = _python_spelling(op.function)
+    if spelling is not None:
+        xs = [Value(x) for x in point]
+        reference = spelling(*xs) if arg is None else spelling(*xs, arg)
+        reference.backward()
+        assert out.data == reference.data
+        assert grads == [x.grad for x in xs]
+
+    # on plain numbers the row's forward gives the same, folded into one number
+    numbers_only = f"{op.function}({', '.join(map(repr, point))}{constant})"
+    folded, _ = parse_expression(numbers_only, {})
+    assert folded.op == "" and folded.data == out.data
+
+
+@pytest.mark.parametrize("op", FUNCTION_ROWS, ids=[op.function for op in FUNCTION_ROWS])
+def test_each_function_refuses_a_wrong_number_of_arguments(op):
+    too_many = ", ".join(["a"] * (op.arity + op.const + 1))
+    with pytest.raises(ExpressionError, match=rf"{op.function} takes .* got \d"):
+        parse_expression(f"{op.function}({too_many})", {"a": 0.5})
+    with pytest.raises(ExpressionError, match=f"{op.function} takes"):
+        parse_expression(f"{op.function}()", {"a": 0.5})
+
+
+@pytest.mark.parametrize(
+    "op", [op for op in FUNCTION_ROWS if op.const], ids=lambda op: str(op.function)
+)
+def test_a_constant_argument_that_depends_on_a_variable_is_refused(op):
+    inputs = ", ".join(["a"] * op.arity)
+    with pytest.raises(ExpressionError, match="constant argument must be a number"):
+        parse_expression(f"{op.function}({inputs}, 2 * b)", {"a": 0.5, "b": 0.1})
+
+
+def test_pow_with_a_number_keeps_a_constant_exponent_or_base():
+    out, leaves = parse_expression("pow(b, 2)", {"b": -3})
+    out.backward()
+    assert (out.op, out.op_arg, leaves["b"].grad) == ("pow_const", 2.0, -6.0)
+    out, leaves = parse_expression("pow(2, b)", {"b": 3})
+    out.backward()
+    assert out.op == "rpow" and leaves["b"].grad == pytest.approx(8 * math.log(2), rel=1e-15)
+
+
+def test_domain_errors_on_plain_numbers_name_the_op():
+    with pytest.raises(ExpressionError, match=r"div: division of 1\.0 by zero in 1 / 0"):
+        parse_expression("1 / 0", {})
+    with pytest.raises(ExpressionError, match=r"pow: .* in pow\(0, -1\)"):
+        parse_expression("pow(0, -1)", {})
+    with pytest.raises(ExpressionError, match=r"sqrt: .* in sqrt\(-1\)"):
+        parse_expression("sqrt(-1)", {})
