@@ -29,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from microgradnet import data, losses
-from microgradnet._cmd_train import RECIPES, build_model, train_digits
+from microgradnet.cli._train import RECIPES, build_model, train_digits
 from microgradnet.engine import backward_order
 
 TARGET_ACCURACY = 0.96

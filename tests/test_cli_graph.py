@@ -10,8 +10,9 @@ import sys
 import pytest
 from conftest import require_dot
 
-from microgradnet import Value
+from microgradnet import Value, ops
 from microgradnet.cli import main
+from microgradnet.expression import FUNCTIONS
 
 
 def printed(text: str) -> dict[str, float]:
@@ -169,3 +170,15 @@ def test_as_a_subprocess(tmp_path):
         "microgradnet graph: error: attribute access not allowed: a.__class__"
     ]
     assert not (tmp_path / "h.svg").exists()
+
+
+def test_help_lists_every_function_of_the_grammar(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["graph", "--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps the lines
+    rows = [op for op in ops.BUILTIN_OPS if op.function is not None]
+    assert len(rows) == len(FUNCTIONS) >= 12
+    for op in rows:
+        assert f"{op.function}(" in text, op.function
+    assert "softplus(x)" in text and "pow(x, y)" in text and "leaky_relu(x[, 0.01])" in text

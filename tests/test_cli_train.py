@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from microgradnet import data
-from microgradnet._cmd_train import build_model
+from microgradnet.cli._train import build_model
 from microgradnet.cli import main
 from microgradnet.train import evaluate
 

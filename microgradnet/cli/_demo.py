@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
-from .cli import non_negative_int, output_directory, positive_int
+from ._common import CommandError, Subparsers, non_negative_int, output_directory, positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -22,7 +21,7 @@ LEARNING_RATE = 0.02
 BATCH_SIZE = 16
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="train an MLP on two moons and write its loss curve, decision boundary and graph",
@@ -56,12 +55,11 @@ def run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")  # files only; no window, whatever the environment
     import matplotlib.pyplot as plt
 
-    from . import data, losses, viz
-    from .cli import CommandError
-    from .engine import Value
-    from .nn import MLP
-    from .optim import Adam
-    from .train import evaluate, fit
+    from .. import data, losses, viz
+    from ..engine import Value
+    from ..nn import MLP
+    from ..optim import Adam
+    from ..train import evaluate, fit
 
     X, y = data.make_moons(N_SAMPLES, noise=0.1, seed=args.seed, signed=True)
     X_train, X_test, y_train, y_test = data.train_test_split(

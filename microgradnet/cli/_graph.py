@@ -10,21 +10,24 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Any
+
+from ..expression import FUNCTIONS, parse_expression
+from ._common import CommandError, Subparsers, one_line
 
 __all__ = ["add_parser", "run"]
 
 OUTPUT_SUFFIXES = (".svg", ".png", ".pdf", ".html")
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "graph",
         help="differentiate an expression and draw its graph",
         description=(
-            "Parse an arithmetic expression over named variables (numbers, + - * / **, "
-            "exp log sqrt sin cos tanh sigmoid relu abs leaky_relu pow), run backward, print "
-            "each variable's gradient and optionally write the graph or a step-through player."
+            "Parse an arithmetic expression over named variables: numbers, + - * / ** and calls "
+            f"to {', '.join(_call_forms())} (an argument in brackets may be left out; its "
+            "default is shown). Run backward, print each variable's gradient and optionally "
+            "write the graph or a step-through player."
         ),
         epilog='example: microgradnet graph "tanh(a*b + c)" --var a=2 --var b=-3 --var c=10 '
         "--out graph.svg",
@@ -48,9 +51,12 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _parse_var(text: str) -> tuple[str, float]:
-    from .cli import CommandError
+def _call_forms() -> list[str]:
+    # Every function of the grammar, from the op table: a new row appears here by itself.
+    return [function.call_form() for function in FUNCTIONS.values()]
 
+
+def _parse_var(text: str) -> tuple[str, float]:
     name, sep, number = text.partition("=")
     name, number = name.strip(), number.strip()
     if not sep or not name or not number:
@@ -67,8 +73,6 @@ def _parse_var(text: str) -> tuple[str, float]:
 
 
 def _output_path(out: str | None) -> Path | None:
-    from .cli import CommandError
-
     if out is None:
         return None
     path = Path(out)
@@ -89,9 +93,6 @@ def _number(x: float) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .cli import CommandError
-    from .expression import parse_expression
-
     variables: dict[str, float] = {}
     for text in args.var:
         name, value = _parse_var(text)
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         out, leaves = parse_expression(args.expression, variables)
         out.backward()
     except (TypeError, ValueError, ArithmeticError) as error:
-        raise CommandError(" ".join(str(error).split())) from None
+        raise CommandError(one_line(error)) from None
 
     print(f"out = {_number(out.data)}")
     for name, leaf in leaves.items():
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     if path is None:
         return 0
 
-    from .viz import backprop_html, render
+    from ..viz import backprop_html, render
 
     try:
         if path.suffix.lower() == ".html":
@@ -120,6 +121,6 @@ def run(args: argparse.Namespace) -> int:
         else:
             render(out, path, rankdir=args.rankdir)
     except (RuntimeError, ValueError, OSError) as error:
-        raise CommandError(" ".join(str(error).split())) from None
+        raise CommandError(one_line(error)) from None
     print(f"wrote {path}")
     return 0

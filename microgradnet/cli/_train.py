@@ -22,10 +22,13 @@ import argparse
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .cli import non_negative_int, output_directory, positive_int
-from .nn import MLP, Conv2d, Flatten, Layer, MaxPool2d, Module, ReLU, Sequential
+from ..nn import MLP, Conv2d, Flatten, Layer, MaxPool2d, Module, ReLU, Sequential
+from ._common import CommandError, Subparsers, non_negative_int, output_directory, positive_int
+
+if TYPE_CHECKING:
+    from ..train import History
 
 __all__ = ["RECIPES", "Recipe", "add_parser", "build_model", "run", "train_digits"]
 
@@ -77,7 +80,7 @@ class TrainResult:
     n_test: int
     n_train: int
     seconds: float
-    history: Any
+    history: History
 
 
 def train_digits(
@@ -101,10 +104,10 @@ def train_digits(
         progress: show a progress bar.
         callbacks: passed to :func:`microgradnet.train.fit`.
     """
-    from . import data, losses
-    from .optim import Adam
-    from .schedulers import CosineAnnealingLR
-    from .train import evaluate, fit
+    from .. import data, losses
+    from ..optim import Adam
+    from ..schedulers import CosineAnnealingLR
+    from ..train import evaluate, fit
 
     recipe = RECIPES[name]
     n_epochs = recipe.epochs if epochs is None else epochs
@@ -141,7 +144,7 @@ def train_digits(
 
 
 # ----- the command -----
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train an MLP or a small CNN on the 8x8 digits and save it",
@@ -185,8 +188,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import data
-    from .cli import CommandError
+    from .. import data
 
     out = output_directory(args.out)
     recipe = RECIPES[args.model]

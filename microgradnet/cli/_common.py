@@ -1,21 +1,35 @@
-"""The ``microgradnet`` command line: ``demo`` and ``graph``.
+"""What every subcommand shares: the one-line error and the argument types.
 
-Each subcommand lives in its own module exposing ``add_parser(subparsers)`` and
-``run(args) -> int``. Errors print one line to stderr and exit non-zero, with no traceback.
+The subcommand modules import this module, never the package above them, so the command line's
+imports run one way: ``microgradnet.cli`` -> each subcommand -> this module.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeAlias
 
-__all__ = ["main"]
+__all__ = [
+    "CommandError",
+    "Subparsers",
+    "non_negative_int",
+    "one_line",
+    "output_directory",
+    "positive_int",
+]
+
+# What ``ArgumentParser.add_subparsers`` returns: each subcommand adds its parser to it.
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class CommandError(Exception):
     """A user-facing error: printed as one line, exit status 2."""
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line (whitespace and newlines collapsed)."""
+    return " ".join(str(error).split())
 
 
 def positive_int(text: str) -> int:
@@ -53,33 +67,3 @@ def output_directory(out: str) -> Path:
             f"--out {out!r}: cannot create the directory ({error.strerror})"
         ) from None
     return path
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from . import _cmd_demo, _cmd_graph, _cmd_train
-
-    parser = argparse.ArgumentParser(
-        prog="microgradnet", description="A scalar autograd engine for seeing backpropagation."
-    )
-    subparsers = parser.add_subparsers(dest="command", required=True)
-    for command in (_cmd_demo, _cmd_graph, _cmd_train):
-        command.add_parser(subparsers)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.run(args))
-    except CommandError as error:
-        print(f"microgradnet {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("microgradnet: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
