@@ -164,6 +164,9 @@ def test_numpy_inputs_accepted() -> None:
         (lambda: data.standardize([[1.0]], std=[0.0]), "std must be > 0"),
         (lambda: data.one_hot([0, 3], 3), r"labels\[1\] = 3 is outside 0 .. 2"),
         (lambda: data.one_hot([0.5], 3), "must be an integer label"),
+        (lambda: data.one_hot([math.inf], 3), r"labels\[0\] must be an integer label, got inf"),
+        (lambda: data.one_hot([0, math.nan], 3), r"labels\[1\] must be an integer label"),
+        (lambda: data.signed_labels(["1"]), r"y\[0\] must be an integer label, got '1'"),
         (lambda: data.signed_labels([0, 2]), r"labels must be in \{0, 1\} or \{-1, 1\}"),
     ],
 )
