@@ -5,14 +5,14 @@ scikit-learn's digits is ``[1][8][8]``). Every output element is one graph node:
 
 * ``Conv2d``: one fused ``Value.dot`` over the receptive field plus the bias. Zero padding
   creates no node: padded positions are simply left out of the dot.
-* ``MaxPool2d``: one ``Σ`` node over the single largest input of the window (by data; the first
-  one on ties), so the gradient flows to the maximum and nowhere else.
+* ``MaxPool2d``: one ``max`` node over its window (``Value.max``), so the gradient flows to the
+  window's largest input (the first one on ties) and nowhere else.
 * ``AvgPool2d``: one ``Value.dot`` of the window with constant weights ``1 / window size``,
   so the gradient is spread evenly.
 
-Importing this module lets the activation modules (``ReLU()``, ``Tanh()``, ...) take nested
-lists, applied elementwise, so that ``Sequential(Conv2d(...), ReLU(), MaxPool2d(2), Flatten(),
-Layer(...))`` works.
+The activation modules (``ReLU()``, ``Tanh()``, ...) apply elementwise to nested lists, so
+``Sequential(Conv2d(...), ReLU(), MaxPool2d(2), Flatten(), Layer(...))`` works. Every name here
+is also importable from :mod:`microgradnet.nn`.
 
 Example:
     >>> from microgradnet.nn import Conv2d, Flatten, Layer, MaxPool2d, ReLU, Sequential
@@ -25,137 +25,19 @@ Example:
 from __future__ import annotations
 
 import functools
-import numbers
-import operator
 import random
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
 from . import init as _init
+from ._images import Gather, count, flatten, gatherer, image, is_list, output_size, pair, shape_of
+from ._module import Module
 from .engine import Value
-from .nn import Module
 
 __all__ = ["AvgPool2d", "Conv2d", "Flatten", "MaxPool2d", "flatten", "shape_of"]
 
 Pair: TypeAlias = "int | tuple[int, int]"
 Image: TypeAlias = "list[list[list[Value]]]"
-_Gather: TypeAlias = Callable[[Sequence[Any]], tuple[Any, ...]]
-
-
-# ----- argument checks -----
-def _pair(value: object, name: str, owner: str, minimum: int) -> tuple[int, int]:
-    """``value`` (an int or a pair of ints) as ``(height, width)``, each ``>= minimum``."""
-    items = value if isinstance(value, tuple | list) else (value, value)
-    if len(items) != 2 or any(
-        isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in items
-    ):
-        raise TypeError(f"{owner}: {name} must be an int or a pair of ints, got {value!r}")
-    if any(v < minimum for v in items):
-        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value!r}")
-    return int(items[0]), int(items[1])
-
-
-def _count(value: object, name: str, owner: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{owner}: {name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{owner}: {name} must be at least 1, got {value}")
-    return int(value)
-
-
-# ----- nested lists -----
-def _is_list(x: object) -> bool:
-    return isinstance(x, list | tuple)
-
-
-def shape_of(x: Any) -> str:
-    """The shape of a nested list as text, read along its first elements: ``"[1][8][8]"``.
-
-    A scalar is ``"a scalar"``; anything else is named by its type.
-
-    Example:
-        >>> shape_of([[[0.0, 1.0]], [[2.0, 3.0]]])
-        '[2][1][2]'
-    """
-    if isinstance(x, Value | numbers.Real):
-        return "a scalar"
-    if not _is_list(x):
-        return f"a {type(x).__name__}"
-    dims = []
-    while _is_list(x):
-        dims.append(len(x))
-        if not x:
-            break
-        x = x[0]
-    return "".join(f"[{d}]" for d in dims)
-
-
-def _image(x: Any, channels: int | None, owner: str) -> tuple[list[Value], int, int, int]:
-    """``x`` checked to be ``[channels][H][W]`` (any channel count for ``None``); returns its
-    elements as a flat list of Values, C, H and W."""
-    expected = f"[{'channels' if channels is None else channels}][height][width]"
-    if (
-        not _is_list(x)
-        or not x
-        or (channels is not None and len(x) != channels)
-        or not _is_list(x[0])
-        or not x[0]
-    ):
-        raise ValueError(f"{owner}: expected an input of shape {expected}, got {shape_of(x)}")
-    height = len(x[0])
-    width = len(x[0][0]) if _is_list(x[0][0]) else -1
-    flat: list[Any] = []
-    for c, channel in enumerate(x):
-        if not _is_list(channel) or len(channel) != height:
-            raise ValueError(
-                f"{owner}: expected an input of shape {expected}; channel 0 has {height} rows "
-                f"but channel {c} is {shape_of(channel)}"
-            )
-        for i, row in enumerate(channel):
-            if not _is_list(row) or len(row) != width or width < 1:
-                raise ValueError(
-                    f"{owner}: expected an input of shape {expected} with equal rows; "
-                    f"got {shape_of(x)} whose row [{c}][{i}] is {shape_of(row)}"
-                )
-            flat.extend(row)
-    for k, v in enumerate(flat):
-        if type(v) is not Value:
-            if isinstance(v, bool) or not isinstance(v, numbers.Real):
-                c, rest = divmod(k, height * width)
-                raise TypeError(
-                    f"{owner}: input element [{c}][{rest // width}][{rest % width}] must be a "
-                    f"Value or a real number, got {type(v).__name__}"
-                )
-            flat[k] = Value(v)
-    return flat, len(x), height, width
-
-
-def flatten(x: Any) -> list[Any]:
-    """The leaves of a nested list, in row-major order (channels, then rows, then columns).
-
-    Example:
-        >>> flatten([[[1, 2], [3, 4]], [[5, 6], [7, 8]]])
-        [1, 2, 3, 4, 5, 6, 7, 8]
-    """
-    if not _is_list(x):
-        return [x]
-    if not any(_is_list(v) for v in x):
-        return list(x)
-    return [leaf for v in x for leaf in flatten(v)]
-
-
-def _gatherer(indices: Sequence[int]) -> _Gather:
-    """A fast ``lambda seq: tuple(seq[i] for i in indices)``."""
-    if len(indices) == 0:
-        return lambda seq: ()
-    if len(indices) == 1:
-        (index,) = indices
-        return lambda seq: (seq[index],)
-    return operator.itemgetter(*indices)  # type: ignore[return-value]
-
-
-def _output_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
 
 
 # ----- modules -----
@@ -206,20 +88,17 @@ class Conv2d(Module):
         init: str = "auto",
         seed: int | random.Random | None = None,
     ) -> None:
-        self._in = _count(in_channels, "in_channels", "Conv2d")
-        self._out = _count(out_channels, "out_channels", "Conv2d")
-        self._kernel = _pair(kernel_size, "kernel_size", "Conv2d", 1)
-        self._stride = _pair(stride, "stride", "Conv2d", 1)
-        self._padding = _pair(padding, "padding", "Conv2d", 0)
+        self._in = count(in_channels, "in_channels", "Conv2d")
+        self._out = count(out_channels, "out_channels", "Conv2d")
+        self._kernel = pair(kernel_size, "kernel_size", "Conv2d", 1)
+        self._stride = pair(stride, "stride", "Conv2d", 1)
+        self._padding = pair(padding, "padding", "Conv2d", 0)
         kh, kw = self._kernel
         scheme = _init.resolve_init(init, "relu")
         half = _init.bound(scheme, self._in * kh * kw, self._out * kh * kw)
-        rng = _init.resolve_rng(seed)
+        drawn = iter(_init.draw(_init.resolve_rng(seed), half, self._out * self._in * kh * kw))
         self.weight = [
-            [
-                [[Value(rng.uniform(-half, half)) for _ in range(kw)] for _ in range(kh)]
-                for _ in range(self._in)
-            ]
+            [[[Value(next(drawn)) for _ in range(kw)] for _ in range(kh)] for _ in range(self._in)]
             for _ in range(self._out)
         ]
         self.bias: list[Value] | None = [Value(0.0) for _ in range(self._out)] if bias else None
@@ -256,10 +135,10 @@ class Conv2d(Module):
                 f"Conv2d: kernel {kh}x{kw} is larger than the padded input "
                 f"{height + 2 * ph}x{width + 2 * pw} (input {height}x{width}, padding {ph}x{pw})"
             )
-        return self._out, _output_size(height, kh, sh, ph), _output_size(width, kw, sw, pw)
+        return self._out, output_size(height, kh, sh, ph), output_size(width, kw, sw, pw)
 
     def __call__(self, x: Any) -> Image:
-        xs, _, height, width = _image(x, self._in, "Conv2d")
+        xs, _, height, width = image(x, self._in, "Conv2d")
         _, out_h, out_w = self.output_shape(height, width)
         fields = _conv_fields(self._in, height, width, self._kernel, self._stride, self._padding)
         dot = Value.dot
@@ -288,13 +167,13 @@ def _conv_fields(
     kernel: tuple[int, int],
     stride: tuple[int, int],
     padding: tuple[int, int],
-) -> tuple[tuple[_Gather, _Gather], ...]:
+) -> tuple[tuple[Gather, Gather], ...]:
     """For each output position (row-major), gatherers of the filter weights and the inputs
     that meet there, the positions in the padding left out."""
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     fields = []
-    for i in range(_output_size(height, kh, sh, ph)):
-        for j in range(_output_size(width, kw, sw, pw)):
+    for i in range(output_size(height, kh, sh, ph)):
+        for j in range(output_size(width, kw, sw, pw)):
             w_index, x_index = [], []
             for c in range(channels):
                 for a in range(kh):
@@ -306,7 +185,7 @@ def _conv_fields(
                         if 0 <= col < width:
                             w_index.append((c * kh + a) * kw + b)
                             x_index.append((c * height + row) * width + col)
-            fields.append((_gatherer(w_index), _gatherer(x_index)))
+            fields.append((gatherer(w_index), gatherer(x_index)))
     return tuple(fields)
 
 
@@ -314,8 +193,8 @@ class _Pool2d(Module):
     _name = "Pool2d"
 
     def __init__(self, kernel_size: Pair, stride: Pair | None = None) -> None:
-        self._kernel = _pair(kernel_size, "kernel_size", self._name, 1)
-        self._stride = self._kernel if stride is None else _pair(stride, "stride", self._name, 1)
+        self._kernel = pair(kernel_size, "kernel_size", self._name, 1)
+        self._stride = self._kernel if stride is None else pair(stride, "stride", self._name, 1)
 
     @property
     def kernel_size(self) -> tuple[int, int]:
@@ -335,9 +214,9 @@ class _Pool2d(Module):
             out.append(_rows([reduce(take(plane)) for take in windows], out_w))
         return out
 
-    def _windows(self, x: Any) -> tuple[list[Value], int, tuple[_Gather, ...], int]:
+    def _windows(self, x: Any) -> tuple[list[Value], int, tuple[Gather, ...], int]:
         """The input as Values, its channel count, the window gatherers of one channel, W'."""
-        xs, channels, height, width = _image(x, None, self._name)
+        xs, channels, height, width = image(x, None, self._name)
         (kh, kw), (_, sw) = self._kernel, self._stride
         if kh > height or kw > width:
             raise ValueError(
@@ -347,7 +226,7 @@ class _Pool2d(Module):
             xs,
             channels,
             _pool_windows(height, width, self._kernel, self._stride),
-            _output_size(width, kw, sw, 0),
+            output_size(width, kw, sw, 0),
         )
 
     def extra_repr(self) -> str:
@@ -357,13 +236,13 @@ class _Pool2d(Module):
 @functools.lru_cache(maxsize=64)
 def _pool_windows(
     height: int, width: int, kernel: tuple[int, int], stride: tuple[int, int]
-) -> tuple[_Gather, ...]:
+) -> tuple[Gather, ...]:
     """For each output position of one channel (row-major), a gatherer of its window."""
     (kh, kw), (sh, sw) = kernel, stride
     return tuple(
-        _gatherer([(i * sh + a) * width + j * sw + b for a in range(kh) for b in range(kw)])
-        for i in range(_output_size(height, kh, sh, 0))
-        for j in range(_output_size(width, kw, sw, 0))
+        gatherer([(i * sh + a) * width + j * sw + b for a in range(kh) for b in range(kw)])
+        for i in range(output_size(height, kh, sh, 0))
+        for j in range(output_size(width, kw, sw, 0))
     )
 
 
@@ -437,6 +316,6 @@ class Flatten(Module):
     """
 
     def __call__(self, x: Any) -> list[Any]:
-        if not _is_list(x):
+        if not is_list(x):
             raise ValueError(f"Flatten: expected a nested list, got {shape_of(x)}")
         return flatten(x)

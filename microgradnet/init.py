@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import math
 import random
-from types import ModuleType
 from typing import TypeAlias
 
-__all__ = ["INIT_SCHEMES", "Seed", "bound", "resolve_init", "resolve_rng"]
+__all__ = ["INIT_SCHEMES", "Seed", "bound", "draw", "resolve_init", "resolve_rng"]
 
 Seed: TypeAlias = "int | random.Random | None"
 
@@ -64,21 +63,36 @@ def bound(scheme: str, fan_in: int, fan_out: int) -> float:
     raise ValueError(f"unknown init scheme {scheme!r}")
 
 
-def resolve_rng(seed: int | random.Random | None) -> random.Random | ModuleType:
-    """The generator to draw weights from.
+def resolve_rng(seed: Seed) -> random.Random | None:
+    """The generator a model draws its weights from, and hands on to its parts.
 
     Args:
         seed: ``None`` for Python's global generator (so ``random.seed(0)`` before building a
             model makes it reproducible, as in micrograd), an ``int`` for a fresh
             ``random.Random(seed)``, or a ``random.Random`` to share one stream across models.
 
+    Returns:
+        ``None`` (the global generator) or a ``random.Random``.
+
     Raises:
         TypeError: ``seed`` is anything else (a bool, a float, a str).
     """
-    if seed is None or seed is random:
-        return random
-    if isinstance(seed, random.Random):
+    if seed is None or isinstance(seed, random.Random):
         return seed
     if isinstance(seed, int) and not isinstance(seed, bool):
         return random.Random(seed)
     raise TypeError(f"seed must be None, an int or a random.Random, got {type(seed).__name__}")
+
+
+def draw(rng: random.Random | None, half: float, count: int) -> list[float]:
+    """``count`` weights drawn one after another from ``U(-half, half)``.
+
+    Args:
+        rng: a generator from :func:`resolve_rng` (``None``: Python's global one).
+
+    Example:
+        >>> draw(random.Random(0), 1.0, 2) == draw(random.Random(0), 1.0, 2)
+        True
+    """
+    uniform = random.uniform if rng is None else rng.uniform
+    return [uniform(-half, half) for _ in range(count)]

@@ -42,7 +42,6 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from .engine import Value, no_grad
-from .nn import Module
 from .optim import clip_grad_norm_
 
 __all__ = [
@@ -378,9 +377,11 @@ def _measure(
 
 
 def _outputs(model: Callable[[Any], Any], samples: list[Any]) -> list[Any]:
-    """The model's output for each sample; a ``Module`` builds them as one batch."""
-    if isinstance(model, Module):
-        return model.map(samples)
+    """The model's output for each sample: ``model.map(samples)`` when the model has that
+    batching hook (every ``Module`` does), else ``model(x)`` for each sample."""
+    batched = getattr(model, "map", None)
+    if callable(batched):
+        return list(batched(samples))
     return [model(x) for x in samples]
 
 
