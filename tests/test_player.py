@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from conftest import IN_CI, require_dot, require_module
+from hypothesis import given, settings
 
 from microgradnet import Value, grad
-from microgradnet.engine import backward_order
+from microgradnet.engine import backward_order, backward_reference
+from microgradnet.testing import expressions
 from microgradnet.viz import (
     BackpropPlayer,
     backprop_frames,
@@ -34,6 +36,7 @@ CHROMIUM_ARGS = [
 ]
 NODE = re.compile(r'^\s*(n\d+) \[label="\{ (.*?) \|(.*)$', re.MULTILINE)
 FD_EPS = 1e-6
+RED_EDGE = re.compile(r'color="#dc2626" id=n\d+in\d+ penwidth=2')
 
 
 def neuron() -> tuple[Value, list[Value]]:
@@ -117,6 +120,103 @@ def test_steps_and_frames_leave_grad_alone():
     assert "grad 7" not in frames[-1].source
 
 
+# ----- the steps are the reference algorithm -----
+# Each graph: the leaves' values, a function of Values building the root from them, and where
+# central differences are no check (a tie in max) the gradients its documentation promises.
+def _dot_with_bias(w0, w1, x0, x1, b):
+    return Value.dot([w0, w1], [x0, x1], b).tanh()
+
+
+def _dead_relu(w0, w1, x0, x1, b):
+    hidden = Value.dot([w0, w1], [x0, x1], b)  # negative: the relu is dead
+    return hidden.relu() * x0 + (hidden * w1).tanh() + Value.dot([w0, w1], [x0, x1])
+
+
+def _shared(a, b):
+    s = a * b  # read by four nodes
+    return s * s + s.exp() + (s + a).sin() + s**3 + 2**s
+
+
+def _max(a, b, c):
+    return Value.max([a * b, c, a + c]) + Value.max([a, b]).leaky_relu(0.1)
+
+
+GRAPHS = {
+    "dot with a bias": (_dot_with_bias, [0.5, -1.5, 2.0, 0.75, 0.25]),
+    "dead relu": (_dead_relu, [0.5, -1.5, 2.0, 0.75, -3.0]),
+    "shared subexpression": (_shared, [0.7, -1.3]),
+    "max": (_max, [1.5, -2.0, 0.5]),
+}
+
+
+def central_differences(f, point):
+    """d f / d point[i] for each i, from the forward pass alone."""
+    grads = []
+    for i in range(len(point)):
+        up, down = list(point), list(point)
+        up[i] += FD_EPS
+        down[i] -= FD_EPS
+        grads.append((f(*map(Value, up)).data - f(*map(Value, down)).data) / (2 * FD_EPS))
+    return grads
+
+
+@pytest.mark.parametrize("graph", GRAPHS, ids=list(GRAPHS))
+def test_steps_give_the_reference_gradients_and_backward_the_same(graph):
+    f, point = GRAPHS[graph]
+    leaves = [Value(v, label=f"x{i}") for i, v in enumerate(point)]
+    root = f(*leaves)
+    steps = backward_steps(root)
+    assert [s.node for s in steps] == backward_order(root)
+    found = {s.node: s.grad for s in steps}
+
+    reference = backward_reference(root)
+    assert {n: g for n, g in found.items() if g != 0.0} == {
+        n: g for n, g in reference.items() if g != 0.0
+    }  # the same algorithm, the same arithmetic: bit for bit
+    root.backward()
+    for node, g in found.items():
+        assert math.isclose(node.grad, g, rel_tol=1e-12, abs_tol=0.0), node
+    numeric = central_differences(f, point)
+    for leaf, expected in zip(leaves, numeric, strict=True):
+        assert found[leaf] == pytest.approx(expected, rel=1e-6, abs=1e-8), leaf.label
+
+
+def test_steps_pass_nothing_through_a_dead_relu_or_past_a_zero_gradient():
+    w, x = Value(-2.0, label="w"), Value(1.5, label="x")
+    hidden = w * x
+    dead = hidden.relu()
+    below = (w * 3.0).exp()  # reached only through the dead relu
+    root = dead * below + x
+    steps = {s.node: s for s in backward_steps(root)}
+    assert steps[dead].flows == ((hidden, 0.0, 0.0),)  # a local derivative of 0
+    assert steps[hidden].grad == 0.0 and steps[hidden].flows == ()  # a gradient of 0
+    assert steps[below].grad == 0.0 and steps[below].flows == ()  # dead * below: d/dbelow = 0
+    assert steps[below.parents[0]].flows == ()
+    assert steps[w].grad == 0.0 and steps[x].grad == 1.0
+
+
+def test_a_tie_in_max_sends_the_gradient_to_the_first_of_the_largest():
+    a, b, c = Value(2.0, label="a"), Value(2.0, label="b"), Value(1.0, label="c")
+    root = Value.max([c, a, b]) * 3.0
+    found = {s.node: s.grad for s in backward_steps(root)}
+    assert (found[a], found[b], found[c]) == (3.0, 0.0, 0.0)
+    assert found[a] == backward_reference(root)[a]
+    root.backward()
+    assert (a.grad, b.grad, c.grad) == (3.0, 0.0, 0.0)
+
+
+@settings(max_examples=60)
+@given(expressions(n_inputs=3, max_leaves=10))
+def test_steps_are_the_reference_on_random_expressions(e):
+    xs = [Value(x) for x in e.inputs]
+    root = e.fn(*xs)
+    reference = backward_reference(root)
+    for step in backward_steps(root):
+        assert step.grad == reference.get(step.node, 0.0)
+        for _, local, contribution in step.flows:
+            assert contribution == (0.0 if local == 0.0 else local * step.grad)
+
+
 # ----- the frames -----
 def grads_in(source: str) -> dict[str, str]:
     return {
@@ -153,6 +253,25 @@ def test_frame_caption_spells_out_the_chain_rule():
     assert "Chain rule through the “w·x + b” op" in second
     assert "∂o/∂w1 += 0.5 × 2 = 1" in second
     assert "∂o/∂x1 += 0.5 × -3 = -1.5" in second
+
+
+def test_frames_show_that_a_dead_relu_and_a_zero_gradient_pass_nothing_on():
+    w, x = Value(-2.0, label="w"), Value(1.5, label="x")
+    hidden = w * x
+    hidden.label = "hidden"
+    dead = hidden.relu()
+    dead.label = "dead"
+    root = dead + x
+    root.label = "out"
+    order = [v.label for v in backward_order(root)]
+    frames = [f.source for f in backprop_frames(root)]
+    at_dead, at_hidden = frames[order.index("dead")], frames[order.index("hidden")]
+    assert "∂out/∂hidden += 1 × 0 = 0" in at_dead
+    assert "A local derivative of 0 passes nothing on: an input gains nothing here." in at_dead
+    assert "A gradient of 0 passes nothing on" in at_hidden
+    for source in (at_dead, at_hidden):  # no input outlined as receiving, no edge in red
+        assert "dashed" not in source and not RED_EDGE.findall(source)
+    assert frames[0].count("dashed") == 2 and len(RED_EDGE.findall(frames[0])) == 2
 
 
 def test_frames_check_their_options_at_the_call():

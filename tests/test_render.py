@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -49,6 +50,20 @@ def test_svg_holds_the_records_and_op_nodes(tmp_path):
     svg = html.unescape(target.read_text(encoding="utf-8"))  # dot writes "-" as &#45;
     for text in ("w·x + b", "tanh", "data 0.7071", "grad 0.5", "grad -1.5", ">o<", ">x1<"):
         assert text in svg, text
+
+
+TEXT = re.compile(r'<text text-anchor="middle" x="([-\d.]+)" y="([-\d.]+)"[^>]*>([^<]*)</text>')
+
+
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_inputs_are_laid_out_in_input_order(rankdir):
+    # Left to right, an op's inputs are stacked top to bottom in the order the op takes them
+    # (w1 w2 x1 x2 b for the neuron's w·x + b); top to bottom, they run left to right.
+    svg = draw_dot(neuron(), rankdir=rankdir).pipe(format="svg", encoding="utf-8")
+    position = {text: (float(x), float(y)) for x, y, text in TEXT.findall(svg)}
+    across = 1 if rankdir == "LR" else 0  # SVG's y grows downwards
+    along = [position[name][across] for name in ("w1", "w2", "x1", "x2", "b")]
+    assert along == sorted(along) and len(set(along)) == 5, position
 
 
 def test_explicit_format_and_a_digraph_argument(tmp_path):

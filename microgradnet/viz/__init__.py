@@ -19,14 +19,14 @@ from ._graph import draw_dot as draw_dot
 from ._graph import render as render
 from ._graph import value_mimebundle as value_mimebundle
 from ._player import BackpropPlayer as BackpropPlayer
-from ._player import BackwardStep as BackwardStep
 from ._player import backprop_frames as backprop_frames
 from ._player import backprop_html as backprop_html
 from ._player import backprop_player as backprop_player
-from ._player import backward_steps as backward_steps
 from ._plots import plot_decision_boundary as plot_decision_boundary
 from ._plots import plot_function_and_gradient as plot_function_and_gradient
 from ._plots import plot_history as plot_history
+from ._steps import BackwardStep as BackwardStep
+from ._steps import backward_steps as backward_steps
 
 __all__ = [
     "DEFAULT_MAX_NODES",

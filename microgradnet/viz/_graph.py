@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -155,9 +155,14 @@ def build(
     parameters: set[Value],
     grads: Mapping[Value, float] | None = None,
     current: Value | None = None,
+    passes_to: Collection[int] | None = None,
     caption: str | None = None,
 ) -> graphviz.Digraph:
-    """The Digraph of ``nodes`` (topological order); ``grads`` replaces ``.grad`` (missing: "?")."""
+    """The Digraph of ``nodes`` (topological order); ``grads`` replaces ``.grad`` (missing: "?").
+
+    ``current`` is outlined; ``passes_to`` holds the positions of its inputs that gain gradient
+    (their edges and the inputs are highlighted), ``None`` when its op passes nothing back.
+    """
     names = node_names(nodes)
 
     def grad_of(node: Value) -> float | None:
@@ -170,13 +175,16 @@ def build(
         largest = max((abs(g) for n in nodes if (g := grad_of(n)) is not None), default=0.0)
 
     dot = graphviz.Digraph(name="microgradnet", format="svg")
-    dot.attr(rankdir=rankdir, bgcolor="white", nodesep="0.25", ranksep="0.35")
+    # ordering="in": an op's inputs are laid out in input order (a above b in a * b), whatever
+    # the order in which the traversal met them.
+    dot.attr(rankdir=rankdir, bgcolor="white", nodesep="0.25", ranksep="0.35", ordering="in")
     dot.attr("node", shape="record", style="filled", fontname="Helvetica", fontsize="11")
     dot.attr("edge", color="#6b7280", arrowsize="0.6")
     if caption:
         dot.attr(label=caption, labelloc="b", labeljust="l", fontname="Helvetica", fontsize="11")
 
-    receiving = set(current.parents) if current is not None else set()
+    flowing = set(passes_to) if current is not None and passes_to is not None else set()
+    receiving = {current.parents[j] for j in flowing} if current is not None else set()
     for node in nodes:
         name = names[node]
         g = grad_of(node)
@@ -196,12 +204,12 @@ def build(
         op_name = f"{name}op"
         attrs = {"id": op_name, "shape": "ellipse", "fillcolor": "white", "color": "#6b7280"}
         attrs |= {"fontsize": "10", "height": "0.3", "margin": "0.04,0.02"}
-        edge_attrs = {}
-        if node is current:
+        if node is current and passes_to is not None:
             attrs |= {"color": CURRENT_COLOR, "penwidth": "2.5"}
-            edge_attrs = {"color": CURRENT_COLOR, "penwidth": "2"}
         dot.node(op_name, graphviz.nohtml(op.label(node.op_arg)), **attrs)
         for j, parent in enumerate(node.parents):
+            flows = node is current and j in flowing
+            edge_attrs = {"color": CURRENT_COLOR, "penwidth": "2"} if flows else {}
             dot.edge(names[parent], op_name, id=f"{name}in{j}", **edge_attrs)
         dot.edge(op_name, name, id=f"{name}out")
     return dot

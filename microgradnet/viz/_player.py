@@ -1,11 +1,9 @@
-"""Watching backward work: one frame per node, and a self-contained HTML player of them."""
+"""Watching backward work: one frame per step of :func:`backward_steps`, and an HTML player."""
 
 from __future__ import annotations
 
 import html
-import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,90 +11,15 @@ from typing import Any
 
 import graphviz
 
-from .. import ops
-from ..engine import Value, backward_order
+from ..engine import Value
 from ._graph import DEFAULT_MAX_NODES, build, fmt, node_names, pipe, prepare
+from ._page import iframe_height, page
+from ._steps import BackwardStep, backward_steps
 
-__all__ = [
-    "BackpropPlayer",
-    "BackwardStep",
-    "backprop_frames",
-    "backprop_html",
-    "backprop_player",
-    "backward_steps",
-]
+__all__ = ["BackpropPlayer", "backprop_frames", "backprop_html", "backprop_player"]
 
 # Inputs listed one by one in a caption; a neuron with more shows the rest as a count.
 _MAX_CAPTION_INPUTS = 8
-
-
-@dataclass(frozen=True)
-class BackwardStep:
-    """One step of the backward pass, in the order ``backward()`` takes them.
-
-    Attributes:
-        node: the value being processed; every use of it is already done, so ``grad`` is final.
-        grad: d(root)/d(node).
-        flows: one ``(input, local, contribution)`` per input of the op that made ``node``, in
-            input order: the local derivative d(node)/d(input) and ``grad * local``, the amount
-            added to the input's gradient by the chain rule. Empty for a leaf.
-    """
-
-    node: Value
-    grad: float
-    flows: tuple[tuple[Value, float, float], ...]
-
-
-def _local_derivatives(node: Value) -> tuple[Any, ...]:
-    """d(node)/d(input) for each input, from the op's derivative rule evaluated on floats."""
-    op = node.op_record
-    assert op is not None
-    xs = [p.data for p in node.parents]
-    if op.const:
-        return (op.derivative(xs[0], node.data, node.op_arg),)
-    if op.arity == 1:
-        return (op.derivative(xs[0], node.data),)
-    return tuple(op.derivative(*xs, node.data))
-
-
-def backward_steps(root: Value) -> list[BackwardStep]:
-    """The steps of ``root.backward()``, computed without touching any ``.grad``.
-
-    Args:
-        root: the value whose backward pass to trace.
-
-    Returns:
-        One :class:`BackwardStep` per value below ``root``, ``root`` first, in the order of
-        ``microgradnet.engine.backward_order(root)``.
-
-    Raises:
-        TypeError: ``root`` is not a Value.
-        ValueError: a gradient is undefined (as ``backward()`` would raise).
-
-    Example:
-        >>> x = Value(3.0, label="x")
-        >>> [round(s.grad, 4) for s in backward_steps(x * x)]
-        [1.0, 6.0]
-    """
-    if not isinstance(root, Value):
-        raise TypeError(f"backward_steps: expected a Value, got {type(root).__name__}")
-    grads: dict[Value, Any] = {root: 1.0}
-    steps = []
-    for node in backward_order(root):
-        g = grads[node]
-        if isinstance(g, ops.UndefinedGradient):
-            raise ValueError(g.message)
-        flows = []
-        if node.op_record is not None:
-            for parent, local in zip(node.parents, _local_derivatives(node), strict=True):
-                contribution = local * g
-                previous = grads.get(parent)
-                grads[parent] = contribution if previous is None else previous + contribution
-                if isinstance(local, ops.UndefinedGradient):
-                    local = contribution = float("nan")
-                flows.append((parent, float(local), float(contribution)))
-        steps.append(BackwardStep(node, float(g), tuple(flows)))
-    return steps
 
 
 # ----- captions -----
@@ -125,12 +48,14 @@ def _caption(
         lines.append(
             f"Every use of {name} is done, so its gradient is final: {d} = {fmt(step.grad)}."
         )
-    if not step.flows:
+    op = step.node.op_record
+    if op is None:
         kind = "a parameter" if step.node in parameters else "an input"
         lines.append(f"{name} is a leaf ({kind}): there is nothing further to pass back.")
         return lines
-    op = step.node.op_record
-    assert op is not None
+    if not step.flows:
+        lines.append("A gradient of 0 passes nothing on: its inputs gain nothing from it.")
+        return lines
     lines.append(
         f"Chain rule through the “{op.label(step.node.op_arg)}” op: each input gains "
         f"{d} × ∂{name}/∂input."
@@ -143,7 +68,17 @@ def _caption(
     hidden = len(step.flows) - _MAX_CAPTION_INPUTS
     if hidden > 0:
         lines.append(f"  … and {hidden} more input{'s' if hidden > 1 else ''}.")
+    blocked = len(step.flows) - len(_passing(step))
+    if blocked:
+        inputs = "an input gains" if blocked == 1 else f"{blocked} inputs gain"
+        lines.append(f"A local derivative of 0 passes nothing on: {inputs} nothing here.")
     return lines
+
+
+def _passing(step: BackwardStep) -> list[int]:
+    """The positions of the inputs the step passes gradient to (a local derivative of 0 does
+    not; an undefined one, NaN here, does)."""
+    return [j for j, (_, local, _) in enumerate(step.flows) if local != 0.0]
 
 
 def _dot_caption(lines: list[str]) -> str:
@@ -224,6 +159,7 @@ def _frames(trace: _Trace, shade_by_grad: bool) -> Iterator[graphviz.Digraph]:
             parameters=trace.parameters,
             grads=final,
             current=step.node,
+            passes_to=_passing(step) if step.flows else None,
             caption=_dot_caption(_caption(index, trace.steps, trace.root, trace.parameters)),
         )
 
@@ -316,13 +252,13 @@ def backprop_player(
     frames = []
     for index, step in enumerate(trace.steps):
         name = names[step.node]
-        inputs = list(dict.fromkeys(names[p] for p, _, _ in step.flows))
+        passing = _passing(step)
         frames.append(
             {
                 "node": name,
                 "op": f"{name}op" if step.flows else None,
-                "inputs": inputs,
-                "edges": [f"{name}in{j}" for j in range(len(step.flows))],
+                "inputs": list(dict.fromkeys(names[step.flows[j][0]] for j in passing)),
+                "edges": [f"{name}in{j}" for j in passing],
                 "caption": _html_caption(
                     _caption(index, trace.steps, trace.root, trace.parameters)
                 ),
@@ -330,8 +266,7 @@ def backprop_player(
         )
     data = {"frames": frames, "grads": {names[n]: f"grad {fmt(g)}" for n, g in final.items()}}
     page_title = title or f"Backpropagation step by step: {_name(trace.root, trace.root)}"
-    page = _page(page_title, svg, data)
-    return BackpropPlayer(page, len(frames), _iframe_height(svg))
+    return BackpropPlayer(page(page_title, svg, data), len(frames), iframe_height(svg))
 
 
 def backprop_html(root: Value, path: str | os.PathLike[str] | None = None, **options: Any) -> str:
@@ -354,154 +289,3 @@ def backprop_html(root: Value, path: str | os.PathLike[str] | None = None, **opt
     if path is not None:
         player.save(path)
     return player.html
-
-
-def _iframe_height(svg: str) -> int:
-    match = re.search(r'height="([\d.]+)pt"', svg)
-    graph = float(match.group(1)) * 4 / 3 if match else 400.0
-    return int(min(graph, 640.0) + 260)
-
-
-def _page(title: str, svg: str, data: dict[str, Any]) -> str:
-    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
-    return (
-        _TEMPLATE.replace("%%TITLE%%", html.escape(title))
-        .replace("%%SVG%%", svg)
-        .replace("%%DATA%%", payload)
-    )
-
-
-_TEMPLATE = """<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>%%TITLE%%</title>
-<style>
-  body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
-         margin: 16px; color: #111827; background: #fff; }
-  h1 { font-size: 18px; margin: 0 0 10px; }
-  #mg-controls { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-  #mg-controls button { font: inherit; padding: 4px 12px; border: 1px solid #9ca3af;
-         border-radius: 6px; background: #f9fafb; cursor: pointer; }
-  #mg-controls button:disabled { opacity: 0.4; cursor: default; }
-  #mg-slider { flex: 1; min-width: 160px; }
-  #mg-counter { min-width: 110px; text-align: right; font-variant-numeric: tabular-nums; }
-  #mg-caption { margin: 10px 0; padding: 8px 12px; background: #f8fafc; border-left: 4px solid
-         #dc2626; min-height: 5.5em; }
-  #mg-caption ul { margin: 4px 0 0; padding-left: 20px; }
-  #mg-caption li { font-variant-numeric: tabular-nums; }
-  #mg-graph { overflow: auto; border: 1px solid #e5e7eb; border-radius: 6px; padding: 6px; }
-  #mg-graph svg { max-width: 100%; height: auto; }
-  #mg-legend { display: flex; gap: 14px; flex-wrap: wrap; font-size: 13px; margin-top: 8px;
-         color: #374151; }
-  .mg-swatch { display: inline-block; width: 14px; height: 14px; vertical-align: -2px;
-         margin-right: 4px; border: 2px solid; border-radius: 3px; }
-  g.node.mg-pending text { fill: #6b7280; }
-  g.node.mg-current > polygon, g.node.mg-current > path { stroke: #dc2626; stroke-width: 4px; }
-  g.node.mg-receiving > polygon { stroke: #ea580c; stroke-width: 2.5px;
-         stroke-dasharray: 6 3; }
-  g.node.mg-flow > ellipse { stroke: #dc2626; stroke-width: 2.5px; }
-  g.edge.mg-flow > path { stroke: #dc2626; stroke-width: 2.5px; }
-  g.edge.mg-flow > polygon { stroke: #dc2626; fill: #dc2626; }
-</style>
-</head>
-<body>
-<h1>%%TITLE%%</h1>
-<div id="mg-controls">
-  <button id="mg-first" type="button" title="First step (Home)">« First</button>
-  <button id="mg-back" type="button" title="Back one step (←)">◀ Back</button>
-  <button id="mg-play" type="button" title="Play or pause (space)">▶ Play</button>
-  <button id="mg-step" type="button" title="Step forward (→)">Step ▶</button>
-  <button id="mg-last" type="button" title="Last step (End)">Last »</button>
-  <input id="mg-slider" type="range" min="0" value="0" step="1" aria-label="Step">
-  <span id="mg-counter"></span>
-</div>
-<div id="mg-caption" aria-live="polite"></div>
-<div id="mg-graph">%%SVG%%</div>
-<div id="mg-legend">
-  <span><i class="mg-swatch" style="background:#dcfce7;border-color:#15803d"></i>output</span>
-  <span><i class="mg-swatch" style="background:#f3f4f6;border-color:#4b5563"></i>intermediate</span>
-  <span><i class="mg-swatch" style="background:#dbeafe;border-color:#1d4ed8"></i>input</span>
-  <span><i class="mg-swatch" style="background:#fef3c7;border-color:#b45309"></i>parameter</span>
-  <span><i class="mg-swatch" style="background:#fff;border-color:#dc2626"></i>processing now</span>
-  <span><i class="mg-swatch" style="background:#fff;border-color:#ea580c;border-style:dashed">
-    </i>receiving gradient</span>
-  <span>grad ? = not final yet</span>
-</div>
-<script type="application/json" id="mg-data">%%DATA%%</script>
-<script>
-(function () {
-  "use strict";
-  var data = JSON.parse(document.getElementById("mg-data").textContent);
-  var frames = data.frames;
-  var byId = function (id) { return document.getElementById(id); };
-  var slider = byId("mg-slider"), counter = byId("mg-counter"), caption = byId("mg-caption");
-  var playButton = byId("mg-play");
-  var order = frames.map(function (f) { return f.node; });
-  var gradText = {};
-  order.forEach(function (id) {
-    byId(id).querySelectorAll("text").forEach(function (t) {
-      if (t.textContent.indexOf("grad ") === 0) { gradText[id] = t; }
-    });
-  });
-  var index = 0, timer = null;
-  slider.max = String(frames.length - 1);
-
-  function show(k) {
-    index = Math.max(0, Math.min(frames.length - 1, k));
-    var frame = frames[index];
-    order.forEach(function (id, position) {
-      var node = byId(id), done = position <= index;
-      node.classList.toggle("mg-done", done);
-      node.classList.toggle("mg-pending", !done);
-      node.classList.remove("mg-current", "mg-receiving");
-      if (gradText[id]) { gradText[id].textContent = done ? data.grads[id] : "grad ?"; }
-    });
-    document.querySelectorAll(".mg-flow").forEach(function (el) {
-      el.classList.remove("mg-flow");
-    });
-    byId(frame.node).classList.add("mg-current");
-    if (frame.op) { byId(frame.op).classList.add("mg-flow"); }
-    frame.inputs.forEach(function (id) { byId(id).classList.add("mg-receiving"); });
-    frame.edges.forEach(function (id) { byId(id).classList.add("mg-flow"); });
-    caption.innerHTML = frame.caption;
-    slider.value = String(index);
-    counter.textContent = "Step " + (index + 1) + " of " + frames.length;
-    byId("mg-back").disabled = byId("mg-first").disabled = index === 0;
-    byId("mg-step").disabled = byId("mg-last").disabled = index === frames.length - 1;
-    document.body.setAttribute("data-frame", String(index));
-  }
-
-  function pause() {
-    if (timer !== null) { clearInterval(timer); timer = null; }
-    playButton.textContent = "▶ Play";
-  }
-  function play() {
-    if (index === frames.length - 1) { show(0); }
-    playButton.textContent = "⏸ Pause";
-    timer = setInterval(function () {
-      if (index >= frames.length - 1) { pause(); } else { show(index + 1); }
-    }, 900);
-  }
-  function toggle() { if (timer === null) { play(); } else { pause(); } }
-
-  byId("mg-first").addEventListener("click", function () { pause(); show(0); });
-  byId("mg-back").addEventListener("click", function () { pause(); show(index - 1); });
-  byId("mg-step").addEventListener("click", function () { pause(); show(index + 1); });
-  byId("mg-last").addEventListener("click", function () { pause(); show(frames.length - 1); });
-  playButton.addEventListener("click", toggle);
-  slider.addEventListener("input", function () { pause(); show(Number(slider.value)); });
-  document.addEventListener("keydown", function (event) {
-    if (event.target === slider || event.altKey || event.ctrlKey || event.metaKey) { return; }
-    var moves = { ArrowRight: index + 1, ArrowLeft: index - 1, Home: 0,
-                  End: frames.length - 1 };
-    if (event.key in moves) { pause(); show(moves[event.key]); event.preventDefault(); }
-    else if (event.key === " ") { toggle(); event.preventDefault(); }
-  });
-  show(0);
-})();
-</script>
-</body>
-</html>
-"""
