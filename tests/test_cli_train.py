@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from microgradnet import data
-from microgradnet.cli._train import build_model
 from microgradnet.cli import main
+from microgradnet.cli._train import build_model
 from microgradnet.train import evaluate
 
 
