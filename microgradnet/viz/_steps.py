@@ -70,7 +70,7 @@ def backward_steps(root: Value) -> list[BackwardStep]:
         flows = []
         op = node.op_record
         if op is not None and not _is_zero(g):  # a leaf, or a gradient of 0, passes nothing on
-            inputs = tuple(p.data for p in node.parents)
+            inputs = [p.data for p in node.parents]
             local_derivatives = op.local_derivatives(inputs, node.data, node.op_arg)
             for parent, local in zip(node.parents, local_derivatives, strict=True):
                 if _is_zero(local):  # 0 times anything, even an undefined gradient, is 0
