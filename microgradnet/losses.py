@@ -4,6 +4,13 @@ Losses take Values or numbers (a single one where that is natural) and return th
 samples, like PyTorch's default ``reduction="mean"``. Sums are built with ``Value.sum`` or
 ``Value.dot``, so a loss over ``n`` samples adds a few nodes per sample, not ``n`` additions.
 
+Each loss takes a whole batch as ``fit`` passes it: the model's outputs and the targets, with a
+row per sample for a model with several outputs (the element-wise losses then average over
+every output of every sample, as torch's ``reduction="mean"`` on an ``(N, C)`` tensor;
+``cross_entropy`` takes a row of logits and a class index per sample). Each is declared with
+:func:`declare_loss`, which says what it is (its reduction and what its predictions are, see
+:class:`LossKind`), so ``fit`` reads accuracy right however the loss is wrapped.
+
 Example:
     >>> from microgradnet import Value
     >>> loss = hinge([Value(0.5), Value(-2.0)], [1, -1])
@@ -18,13 +25,16 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ._loss_kinds import LossKind, declare_loss
 from .engine import Value
 from .functional import logsumexp, softplus
 
 __all__ = [
+    "LossKind",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "declare_loss",
     "hinge",
     "l1_penalty",
     "l2_penalty",
@@ -46,8 +56,23 @@ def _as_list(x: Any, what: str) -> list[Any]:
     return list(x)
 
 
+def _is_row(x: object) -> bool:
+    return isinstance(x, Sequence) and not isinstance(x, str | bytes)
+
+
 def _pair(a: Any, b: Any, names: tuple[str, str], loss: str) -> tuple[list[Any], list[Any]]:
+    """The two arguments of an element-wise loss as two flat lists of equal length; a batch of
+    rows (a model with several outputs) is flattened, one target per output."""
     xs, ys = _as_list(a, f"{loss}: {names[0]}"), _as_list(b, f"{loss}: {names[1]}")
+    if xs and _is_row(xs[0]):
+        for i, row in enumerate(ys):
+            if not _is_row(row):
+                raise ValueError(
+                    f"{loss}: {names[0]} has a row per sample (a model with several outputs), "
+                    f"so it needs a row of {names[1]} per sample (such as a one-hot row); "
+                    f"{names[1]}[{i}] is {row!r}. For class indices use cross_entropy"
+                )
+        xs, ys = [x for row in xs for x in row], [y for row in ys for y in row]
     if len(xs) != len(ys):
         raise ValueError(
             f"{loss}: {len(xs)} {names[0]} but {len(ys)} {names[1]} (lengths must match)"
@@ -69,6 +94,7 @@ def _mean(terms: list[Value]) -> Value:
     return Value.sum(terms) / len(terms)
 
 
+@declare_loss(predictions="estimates")
 def mse(predictions: Any, targets: Any) -> Value:
     """Mean squared error ``mean((p - t)**2)``.
 
@@ -86,6 +112,7 @@ def _clamped_log(p: Value) -> Value:
     return Value(_LOG_FLOOR)
 
 
+@declare_loss(predictions="probabilities")
 def binary_cross_entropy(probabilities: Any, targets: Any) -> Value:
     """``-mean(t log p + (1 - t) log(1 - p))`` for probabilities ``p`` in [0, 1].
 
@@ -116,6 +143,7 @@ def binary_cross_entropy(probabilities: Any, targets: Any) -> Value:
     return _mean(terms)
 
 
+@declare_loss(predictions="logits")
 def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
     """Binary cross-entropy of ``sigmoid(logits)``, computed stably from the logits.
 
@@ -138,21 +166,46 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
     return _mean(terms)
 
 
-def cross_entropy(logits: Sequence[Value | float], target_index: int) -> Value:
-    """Cross-entropy of one sample: ``-log_softmax(logits)[target_index]``, stable.
+@declare_loss(predictions="logits")
+def cross_entropy(logits: Any, target_index: Any) -> Value:
+    """Cross-entropy ``-log_softmax(logits)[target_index]``, stable; of one sample or a batch.
 
     Args:
-        logits: the unnormalised class scores (at least one).
-        target_index: the true class, ``0 <= target_index < len(logits)``.
+        logits: one sample's unnormalised class scores (at least one); or, for a batch, a
+            sequence of them, one per sample.
+        target_index: the true class, ``0 <= target_index < len(logits)``; for a batch, a
+            sequence of them, one per sample.
+
+    Returns:
+        The sample's loss, or the mean over the batch.
 
     Raises:
-        TypeError: ``target_index`` is not an int.
-        ValueError: ``target_index`` out of range (the message names it and the class count).
+        TypeError: a class index is not an int.
+        ValueError: a class index out of range (the message names it and the class count), or
+            a batch of logits and of class indices of different lengths.
 
     Example:
         >>> round(cross_entropy([2.0, 0.0, -1.0], 0).data, 4)
         0.1698
+        >>> round(cross_entropy([[2.0, 0.0, -1.0], [0.0, 0.0, 0.0]], [0, 2]).data, 4)
+        0.6342
     """
+    if not _is_row(target_index):
+        return _cross_entropy(logits, target_index)
+    rows, targets = _as_list(logits, "cross_entropy: logits"), list(target_index)
+    if len(rows) != len(targets):
+        raise ValueError(
+            f"cross_entropy: {len(rows)} rows of logits but {len(targets)} target indices "
+            "(lengths must match)"
+        )
+    if not rows:
+        raise ValueError("cross_entropy: needs at least one sample, got empty logits")
+    terms = [_cross_entropy(row, t) for row, t in zip(rows, targets, strict=True)]
+    return _mean(terms)
+
+
+def _cross_entropy(logits: Any, target_index: Any) -> Value:
+    """One sample's cross-entropy."""
     xs = [
         v if isinstance(v, Value) else Value(v) for v in _as_list(logits, "cross_entropy: logits")
     ]
@@ -160,14 +213,16 @@ def cross_entropy(logits: Sequence[Value | float], target_index: int) -> Value:
         raise TypeError(
             f"cross_entropy: target_index must be an int, got {type(target_index).__name__}"
         )
-    if not 0 <= target_index < len(xs):
+    index = int(target_index)
+    if not 0 <= index < len(xs):
         raise ValueError(
             f"cross_entropy: target_index {target_index} out of range for {len(xs)} logits "
             f"(valid: 0 to {len(xs) - 1})"
         )
-    return logsumexp(xs) - xs[int(target_index)]
+    return logsumexp(xs) - xs[index]
 
 
+@declare_loss(predictions="scores")
 def hinge(scores: Any, labels: Any) -> Value:
     """Max-margin (SVM) loss ``mean(relu(1 - y * s))`` with labels ``y`` in {-1, +1}.
 

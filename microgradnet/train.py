@@ -3,19 +3,23 @@
 Conventions:
 
 * a model is a callable taking one sample (a list of numbers) and returning one ``Value``
-  (one output) or a list of ``Value``s (several outputs), with a ``parameters()`` method;
-* ``loss(predictions, targets) -> Value`` receives a minibatch: ``predictions`` is the list of
-  the model's outputs (a list of ``Value``s, or a list of lists for several outputs) and
-  ``targets`` the matching slice of ``y``. It returns the batch mean. A loss may also be named
-  by a string (``"hinge"``, ``"mse"``, ``"cross_entropy"``, ...). The library's losses are
-  adapted to multi-output models: ``losses.cross_entropy(logits, target_index)``, a per-sample
-  loss, is averaged over the batch; the element-wise ones (``mse``, ``hinge``, the binary
-  cross-entropies) get the outputs and targets flattened, i.e. the mean over every output of
-  every sample, as torch's ``reduction="mean"`` on an ``(N, C)`` tensor;
-* accuracy: for one output, labels in {-1, +1} are predicted by the sign of the output, labels
-  in {0, 1} by ``output > 0.5`` (``> 0`` for ``hinge`` and ``binary_cross_entropy_with_logits``,
-  whose outputs are scores); for several outputs, by the argmax against an int label or a
-  one-hot target. Targets that are not class labels get no accuracy.
+  (one output) or a list of ``Value``s (several outputs), with a ``parameters()`` method. A
+  model with a ``map(samples)`` method (every :class:`~microgradnet.nn.Module` has one) is run
+  on a whole minibatch through it, its batching hook; any other is called once per sample;
+* ``loss(predictions, targets) -> Value`` receives a minibatch as it is: ``predictions`` is the
+  list of the model's outputs (a list of ``Value``s, or a list of lists for several outputs)
+  and ``targets`` the matching slice of ``y``. A loss may also be named by a string
+  (``"hinge"``, ``"mse"``, ``"cross_entropy"``, ...). Every library loss takes such batches
+  (see :mod:`microgradnet.losses`) and declares what it is: its reduction (a mean over the
+  samples) and what its predictions are, which fixes how accuracy is read. ``fit`` learns it
+  when it first evaluates the loss, so a wrapped library loss (a lambda, a ``partial``, the
+  loss plus a penalty) is read like the original. A loss that calls no library loss gets the
+  defaults: a mean over the samples, its predictions estimates of the targets;
+* accuracy (see ``microgradnet._metrics``): for one output and labels in {0, 1} or {-1, +1},
+  the label 1 when the output is above the loss's threshold (0 for scores and logits, 0.5 for
+  probabilities, the midpoint of the labels for estimates, or ``threshold=``); for several
+  outputs, the argmax against an int label or a one-hot target. Targets that are not class
+  labels get no accuracy.
 
 Example:
     >>> from microgradnet import data, losses
@@ -31,16 +35,17 @@ Example:
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from tqdm.auto import tqdm
 
+from . import losses
+from ._callbacks import Callback, EarlyStopping, History, as_callbacks, at_least, non_negative
+from ._loss_kinds import CUSTOM, LossKind, Recognised, recognise, recording
+from ._metrics import Accuracy, floats, measure, metric_names
 from .engine import Value, no_grad
 from .optim import clip_grad_norm_
 
@@ -61,179 +66,8 @@ LOSS_NAMES = (
     "binary_cross_entropy_with_logits",
     "cross_entropy",
 )
-_PER_SAMPLE_LOSSES = ("cross_entropy",)
-_SCORE_LOSSES = ("hinge", "binary_cross_entropy_with_logits")
 
-
-# ----- history and callbacks -----
-class History:
-    """What ``fit`` measured, epoch by epoch.
-
-    Attributes:
-        history: ``{"loss": [...], "accuracy": [...], "val_loss": [...], ...}``, one float per
-            epoch for each quantity measured (``lr`` too when a scheduler is used).
-        epochs: the epoch numbers (from 0) that ran.
-
-    Example:
-        >>> h = History()
-        >>> h.append(0, {"loss": 0.5})
-        >>> h["loss"], len(h)
-        ([0.5], 1)
-    """
-
-    def __init__(self) -> None:
-        self.history: dict[str, list[float]] = {}
-        self.epochs: list[int] = []
-
-    def append(self, epoch: int, logs: Mapping[str, float]) -> None:
-        """Record one epoch's logs."""
-        self.epochs.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(float(value))
-
-    def __getitem__(self, key: str) -> list[float]:
-        try:
-            return self.history[key]
-        except KeyError:
-            raise KeyError(
-                f"{key!r} was not recorded; recorded: {', '.join(self.history)}"
-            ) from None
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.history
-
-    def keys(self) -> list[str]:
-        """The recorded quantities."""
-        return list(self.history)
-
-    def __len__(self) -> int:
-        return len(self.epochs)
-
-    def __repr__(self) -> str:
-        last = ", ".join(f"{k}={v[-1]:.4g}" for k, v in self.history.items() if v)
-        return f"History({len(self)} epochs{': ' if last else ''}{last})"
-
-
-class Callback:
-    """Hooks called by ``fit``; override the ones you need.
-
-    ``on_epoch_end`` returning ``True`` stops training after that epoch. A plain function
-    ``f(epoch, logs)`` can be passed to ``fit`` as a callback too.
-    """
-
-    def on_train_begin(self, model: Any) -> None:
-        """Called once before the first epoch."""
-
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, float]) -> bool | None:
-        """Called after every epoch with its logs; return ``True`` to stop."""
-        return None
-
-    def on_train_end(self, model: Any) -> None:
-        """Called once after the last epoch (also after an early stop)."""
-
-
-class EarlyStopping(Callback):
-    """Stop when a logged quantity stops improving, optionally keeping the best parameters.
-
-    Args:
-        monitor: the quantity to watch (``"val_loss"``, ``"loss"``, ``"val_accuracy"``, ...).
-        patience: epochs without improvement tolerated before stopping (>= 0).
-        min_delta: the smallest change that counts as an improvement (>= 0).
-        mode: ``"min"``, ``"max"``, or ``"auto"`` (``"max"`` for accuracies, else ``"min"``).
-        restore_best: at the end of training, put back the parameters of the best epoch.
-
-    Attributes:
-        best: the best value seen; ``best_epoch``: its epoch; ``stopped_epoch``: the epoch
-        training stopped at, or ``None``.
-
-    Raises:
-        ValueError: bad arguments, or (during ``fit``) ``monitor`` is not logged.
-
-    Example:
-        >>> stop = EarlyStopping(monitor="val_loss", patience=5)  # fit(..., callbacks=[stop])
-    """
-
-    def __init__(
-        self,
-        monitor: str = "val_loss",
-        patience: int = 5,
-        min_delta: float = 0.0,
-        mode: str = "auto",
-        restore_best: bool = True,
-    ) -> None:
-        if not isinstance(monitor, str) or not monitor:
-            raise ValueError(f"monitor must be the name of a logged quantity, got {monitor!r}")
-        self.monitor = monitor
-        self.patience = _count(patience, "patience", 0)
-        self.min_delta = _non_negative(min_delta, "min_delta")
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
-        self.restore_best = bool(restore_best)
-        self._reset(None)
-
-    def _reset(self, model: Any) -> None:
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.best_epoch: int | None = None
-        self.stopped_epoch: int | None = None
-        self._last_epoch: int | None = None
-        self._wait = 0
-        self._model = model
-        self._best_data: list[float] | None = None
-
-    def on_train_begin(self, model: Any) -> None:
-        self._reset(model)
-
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, float]) -> bool | None:
-        if self.monitor not in logs:
-            raise ValueError(
-                f"EarlyStopping monitors {self.monitor!r}, which is not logged; logged: "
-                f"{', '.join(logs)} (val_* needs validation_data)"
-            )
-        value = float(logs[self.monitor])
-        self._last_epoch = epoch
-        if self.mode == "min":
-            improved = value < self.best - self.min_delta
-        else:
-            improved = value > self.best + self.min_delta
-        if improved:
-            self.best, self.best_epoch, self._wait = value, epoch, 0
-            if self.restore_best and self._model is not None:
-                self._best_data = [p.data for p in self._model.parameters()]
-            return None
-        self._wait += 1
-        if self._wait > self.patience:
-            self.stopped_epoch = epoch
-            return True
-        return None
-
-    def on_train_end(self, model: Any) -> None:
-        if (
-            self.restore_best
-            and self._best_data is not None
-            and self.best_epoch != self._last_epoch
-        ):
-            for p, data in zip(model.parameters(), self._best_data, strict=True):
-                p.data = data
-
-    def __repr__(self) -> str:
-        return (
-            f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, "
-            f"min_delta={self.min_delta}, mode={self.mode!r}, restore_best={self.restore_best})"
-        )
-
-
-# ----- argument checks -----
-def _count(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _non_negative(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-    return float(value)
+LossFn = Callable[[list[Any], list[Any]], Value]
 
 
 def _dataset(X: Any, y: Any, what: str = "") -> tuple[list[Any], list[Any]]:
@@ -246,134 +80,26 @@ def _dataset(X: Any, y: Any, what: str = "") -> tuple[list[Any], list[Any]]:
     return samples, targets
 
 
-# ----- losses and accuracy -----
-@dataclass(frozen=True)
-class _Loss:
-    fn: Callable[[list[Any], list[Any]], Value]
-    name: str
-
-
-def _resolve_loss(loss: Any) -> _Loss:
-    from . import losses
-
+def _resolve_loss(loss: Any) -> LossFn:
+    """The loss as a callable; a name is looked up in :mod:`microgradnet.losses`."""
     if isinstance(loss, str):
         if loss not in LOSS_NAMES:
             raise ValueError(f"unknown loss {loss!r}; expected a callable or one of {LOSS_NAMES}")
-        fn = getattr(losses, loss)
-    elif callable(loss):
-        fn = loss
-    else:
-        raise TypeError(f"loss must be a callable or a name, got {type(loss).__name__}")
-    name = next((n for n in LOSS_NAMES if getattr(losses, n, None) is fn), "")
-    if name in _PER_SAMPLE_LOSSES:
-        return _Loss(_batch_mean(fn), name)
-    if name:
-        return _Loss(_flattening(fn), name)
-    return _Loss(fn, name)
+        fn: LossFn = getattr(losses, loss)
+        return fn
+    if callable(loss):
+        return loss  # type: ignore[no-any-return]
+    raise TypeError(f"loss must be a callable or a name, got {type(loss).__name__}")
 
 
-def _flattening(elementwise_loss: Callable[[Any, Any], Value]) -> Callable[[list, list], Value]:
-    def batch_loss(predictions: list[Any], targets: list[Any]) -> Value:
-        if predictions and isinstance(predictions[0], Sequence):
-            predictions = [p for row in predictions for p in row]
-            targets = [t for row in targets for t in _row(row)]
-        return elementwise_loss(predictions, targets)
-
-    return batch_loss
-
-
-def _row(target: Any) -> Sequence[Any]:
-    if isinstance(target, str) or not isinstance(target, Sequence):
-        raise ValueError(
-            f"a model with several outputs needs one target per output (a list such as a "
-            f"one-hot row), got {target!r}; for class indices use cross_entropy"
-        )
-    return target
-
-
-def _batch_mean(sample_loss: Callable[[Any, Any], Value]) -> Callable[[list, list], Value]:
-    def batch_loss(predictions: list[Any], targets: list[Any]) -> Value:
-        terms = [sample_loss(p, t) for p, t in zip(predictions, targets, strict=True)]
-        return Value.sum(terms) / len(terms)
-
-    return batch_loss
-
-
-def _is_label(t: Any) -> bool:
-    return isinstance(t, numbers.Real) and not isinstance(t, bool) and float(t).is_integer()
-
-
-@dataclass(frozen=True)
-class _Accuracy:
-    """How a model output becomes a predicted class, fixed once from the training targets."""
-
-    rule: str  # "sign", "threshold", "argmax", "argmax-onehot"
-    threshold: float = 0.5
-
-    @staticmethod
-    def infer(targets: Sequence[Any], multi_output: bool, loss_name: str, threshold: Any) -> Any:
-        if multi_output:
-            if all(_is_label(t) for t in targets):
-                return _Accuracy("argmax")
-            if all(isinstance(t, Sequence) and t for t in targets):
-                return _Accuracy("argmax-onehot")
-            return None
-        if not all(_is_label(t) for t in targets):
-            return None
-        labels = {int(t) for t in targets}
-        if labels <= {-1, 1} and (-1 in labels or loss_name == "hinge"):
-            return _Accuracy("sign", 0.0 if threshold is None else float(threshold))
-        if labels <= {0, 1}:
-            default = 0.0 if loss_name in _SCORE_LOSSES else 0.5
-            return _Accuracy("threshold", default if threshold is None else float(threshold))
-        return None
-
-    def correct(self, output: Any, target: Any) -> bool:
-        if self.rule == "sign":
-            return (1 if output > self.threshold else -1) == target
-        if self.rule == "threshold":
-            return (1 if output > self.threshold else 0) == target
-        scores = list(output)
-        predicted = max(range(len(scores)), key=scores.__getitem__)
-        if self.rule == "argmax":
-            return predicted == target
-        return predicted == max(range(len(target)), key=list(target).__getitem__)
-
-
-def _floats(output: Any) -> Any:
-    if isinstance(output, Value):
-        return output.data
-    if isinstance(output, Sequence):
-        return [_floats(o) for o in output]
-    return float(output)
-
-
-def _metric_names(metrics: Iterable[Any]) -> list[Any]:
-    if isinstance(metrics, str):
-        metrics = (metrics,)
-    checked = []
-    for metric in metrics:
-        if metric != "accuracy" and not callable(metric):
-            raise ValueError(
-                f"unknown metric {metric!r}; expected 'accuracy' or a callable "
-                "metric(outputs, targets) -> float"
-            )
-        checked.append(metric)
-    return checked
-
-
-def _measure(
-    metrics: list[Any], accuracy: _Accuracy | None, outputs: list[Any], targets: list[Any]
-) -> dict[str, float]:
-    logs: dict[str, float] = {}
-    for metric in metrics:
-        if metric == "accuracy":
-            if accuracy is not None:
-                hits = sum(accuracy.correct(o, t) for o, t in zip(outputs, targets, strict=True))
-                logs["accuracy"] = hits / len(targets)
-        else:
-            logs[getattr(metric, "__name__", "metric")] = float(metric(outputs, targets))
-    return logs
+def _recognised_loss(
+    loss_fn: LossFn, predictions: list[Any], targets: list[Any]
+) -> tuple[Value, Recognised]:
+    """``loss_fn(predictions, targets)`` and what the loss turned out to be (see
+    ``microgradnet._loss_kinds``)."""
+    with recording() as records:
+        value = loss_fn(predictions, targets)
+    return value, recognise(records, value)
 
 
 def _outputs(model: Callable[[Any], Any], samples: list[Any]) -> list[Any]:
@@ -398,7 +124,7 @@ def predict(model: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
     """
     samples = X.tolist() if hasattr(X, "tolist") else list(X)
     with no_grad():
-        return [_floats(out) for out in _outputs(model, samples)]
+        return [floats(out) for out in _outputs(model, samples)]
 
 
 def evaluate(
@@ -415,7 +141,8 @@ def evaluate(
     Args:
         model: the model.
         X: samples; y: their labels or targets.
-        loss: a loss callable or name (see the module docstring); omitted, no ``"loss"`` key.
+        loss: a loss callable or name (see the module docstring); omitted, no ``"loss"`` key
+            and accuracy read with the defaults.
         metrics: ``"accuracy"`` and/or callables ``metric(outputs, targets) -> float``.
         threshold: the decision threshold of a one-output classifier (default: see module).
 
@@ -427,16 +154,18 @@ def evaluate(
         {'loss': 0.02, 'accuracy': 0.99}
     """
     samples, targets = _dataset(X, y)
-    spec = _resolve_loss(loss) if loss is not None else None
-    names = _metric_names(metrics)
+    loss_fn = _resolve_loss(loss) if loss is not None else None
+    names = metric_names(metrics)
+    kind = CUSTOM
     with no_grad():
         outputs = _outputs(model, samples)
-        logs = {"loss": spec.fn(outputs, targets).data} if spec is not None else {}
-    values = [_floats(o) for o in outputs]
-    accuracy = _Accuracy.infer(
-        targets, isinstance(values[0], list), spec.name if spec else "", threshold
-    )
-    logs.update(_measure(names, accuracy, values, targets))
+        logs: dict[str, float] = {}
+        if loss_fn is not None:
+            value, recognised = _recognised_loss(loss_fn, outputs, targets)
+            logs["loss"], kind = value.data, recognised.kind
+    values = [floats(o) for o in outputs]
+    accuracy = Accuracy.infer(targets, isinstance(values[0], list), kind, threshold)
+    logs.update(measure(names, accuracy, values, targets))
     return logs
 
 
@@ -469,12 +198,14 @@ def fit(
 
     Each epoch shuffles the samples (with ``seed``), and for every minibatch runs the model,
     the loss, ``optimizer.zero_grad()``, ``backward()`` and ``optimizer.step()``. The epoch's
-    ``loss`` and ``accuracy`` are averaged over its minibatches, measured before each update
-    (as Keras reports them); ``val_loss`` and ``val_accuracy`` are measured on
+    ``loss`` and ``accuracy`` are measured before each update (as Keras reports them) and
+    combined over its minibatches as the loss reduces samples (the mean, or for a loss declared
+    ``reduction="sum"`` the sum); ``val_loss`` and ``val_accuracy`` are measured on
     ``validation_data`` after the epoch. A tqdm bar (a widget in Jupyter) shows them.
 
     Args:
-        model: a callable on one sample with a ``parameters()`` method.
+        model: a callable on one sample with a ``parameters()`` method (and, to run whole
+            minibatches at once, a ``map(samples)`` method, as every ``Module`` has).
         X: the training samples; y: their labels or targets.
         loss: ``loss(predictions, targets) -> Value`` or a name (see the module docstring).
         optimizer: an optimiser over the model's parameters (:mod:`microgradnet.optim`).
@@ -492,7 +223,8 @@ def fit(
         threshold: decision threshold of a one-output classifier (default: see module).
         compiled: trace the model and loss once per sample and run every minibatch with
             NumPy (:mod:`microgradnet.compiled`); same gradients, much faster. Needs a graph
-            that does not depend on the data and a loss that is a mean over samples.
+            that does not depend on the data and a loss that is a mean over samples (checked
+            on the first minibatch unless the loss is exactly a library loss).
 
     Returns:
         A :class:`History`.
@@ -507,30 +239,26 @@ def fit(
         ...     epochs=50, batch_size=32, seed=0)  # doctest: +SKIP
     """
     samples, targets = _dataset(X, y)
-    spec = _resolve_loss(loss)
-    n_epochs = _count(epochs, "epochs", 0)
-    size = len(samples) if batch_size is None else _count(batch_size, "batch_size", 1)
-    names = _metric_names(metrics)
-    hooks = _callbacks(callbacks)
+    loss_fn = _resolve_loss(loss)
+    n_epochs = at_least(epochs, "epochs", 0)
+    size = len(samples) if batch_size is None else at_least(batch_size, "batch_size", 1)
+    names = metric_names(metrics)
+    hooks = as_callbacks(callbacks)
     if not callable(getattr(optimizer, "step", None)) or not callable(
         getattr(optimizer, "zero_grad", None)
     ):
         raise TypeError(f"optimizer must have step() and zero_grad(), got {type(optimizer)}")
     if scheduler is not None and not callable(getattr(scheduler, "step", None)):
         raise TypeError(f"scheduler must have a step() method, got {type(scheduler).__name__}")
-    max_norm = None if clip_grad_norm is None else _non_negative(clip_grad_norm, "clip_grad_norm")
+    max_norm = None if clip_grad_norm is None else non_negative(clip_grad_norm, "clip_grad_norm")
     val = _dataset(*validation_data, what="validation ") if validation_data is not None else None
     rng = seed if isinstance(seed, random.Random) else random.Random(seed)
     parameters = model.parameters()
-    runner = None
-    if compiled:
-        from .compiled import CompiledTraining
-
-        runner = CompiledTraining(model, spec.fn, samples, targets, parameters, not spec.name)
+    step = _Step(model, loss_fn, samples, targets, parameters, compiled)
 
     history = History()
     order = list(range(len(samples)))
-    accuracy: _Accuracy | None = None
+    accuracy: Accuracy | None = None
     for hook in hooks:
         hook.on_train_begin(model)
     bar = tqdm(
@@ -545,28 +273,21 @@ def fit(
             seen: list[Any] = []
             for start in range(0, len(order), size):
                 batch = order[start : start + size]
-                batch_targets = [targets[i] for i in batch]
                 optimizer.zero_grad()
-                if runner is not None:
-                    batch_loss, batch_outputs = runner.step(batch)
-                else:
-                    predictions = _outputs(model, [samples[i] for i in batch])
-                    graph = spec.fn(predictions, batch_targets)
-                    graph.backward()
-                    batch_loss, batch_outputs = graph.data, [_floats(p) for p in predictions]
+                batch_loss, batch_outputs = step(batch)
                 if max_norm is not None:
                     clip_grad_norm_(parameters, max_norm)
                 optimizer.step()
-                total += batch_loss * len(batch)
+                total += batch_loss * len(batch) if step.is_mean() else batch_loss
                 outputs.extend(batch_outputs)
-                seen.extend(batch_targets)
+                seen.extend(targets[i] for i in batch)
             if accuracy is None:
-                accuracy = _Accuracy.infer(
-                    targets, isinstance(outputs[0], list), spec.name, threshold
-                )
-            logs = {"loss": total / len(samples), **_measure(names, accuracy, outputs, seen)}
+                multi_output = isinstance(outputs[0], list)
+                accuracy = Accuracy.infer(targets, multi_output, step.kind(), threshold)
+            epoch_loss = total / len(samples) if step.is_mean() else total
+            logs = {"loss": epoch_loss, **measure(names, accuracy, outputs, seen)}
             if val is not None:
-                measured = _validate(model, spec, names, accuracy, *val)
+                measured = _validate(model, loss_fn, names, accuracy, *val)
                 logs.update({f"val_{k}": v for k, v in measured.items()})
             if scheduler is not None:
                 logs["lr"] = float(optimizer.lr)
@@ -584,44 +305,73 @@ def fit(
     return history
 
 
+class _Step:
+    """One minibatch's forward and backward pass, dynamic or compiled; learns what the loss
+    is the first time it evaluates it (or, compiled, from one sample before tracing)."""
+
+    def __init__(
+        self,
+        model: Any,
+        loss_fn: LossFn,
+        samples: list[Any],
+        targets: list[Any],
+        parameters: list[Value],
+        compiled: bool,
+    ) -> None:
+        self._model, self._loss_fn = model, loss_fn
+        self._samples, self._targets = samples, targets
+        self._recognised: Recognised | None = None
+        self._runner: Any = None
+        if compiled:
+            with no_grad():
+                predictions = _outputs(model, samples[:1])
+                _, self._recognised = _recognised_loss(loss_fn, predictions, targets[:1])
+            # A loss fit cannot vouch to be a mean over samples is checked on the first batch.
+            custom_loss = not (self._recognised.exact and self.is_mean())
+            from .compiled import CompiledTraining
+
+            self._runner = CompiledTraining(
+                model, loss_fn, samples, targets, parameters, custom_loss
+            )
+
+    def kind(self) -> LossKind:
+        """The loss's :class:`~microgradnet.losses.LossKind` (after the first step)."""
+        return CUSTOM if self._recognised is None else self._recognised.kind
+
+    def is_mean(self) -> bool:
+        return self.kind().reduction == "mean"
+
+    def __call__(self, batch: list[int]) -> tuple[float, list[Any]]:
+        """Add the batch's gradients into ``.grad``; return its loss and the model's outputs
+        (floats, or lists of floats)."""
+        if self._runner is not None:
+            loss, outputs = self._runner.step(batch)
+            return float(loss), list(outputs)
+        predictions = _outputs(self._model, [self._samples[i] for i in batch])
+        batch_targets = [self._targets[i] for i in batch]
+        if self._recognised is None:
+            graph, self._recognised = _recognised_loss(self._loss_fn, predictions, batch_targets)
+        else:
+            graph = self._loss_fn(predictions, batch_targets)
+        graph.backward()
+        return graph.data, [floats(p) for p in predictions]
+
+
 def _validate(
     model: Any,
-    spec: _Loss,
+    loss_fn: LossFn,
     names: list[Any],
-    accuracy: _Accuracy | None,
+    accuracy: Accuracy | None,
     samples: list[Any],
     targets: list[Any],
 ) -> dict[str, float]:
     with no_grad():
         outputs = _outputs(model, samples)
-        logs = {"loss": spec.fn(outputs, targets).data}
-    logs.update(_measure(names, accuracy, [_floats(o) for o in outputs], targets))
+        logs = {"loss": loss_fn(outputs, targets).data}
+    logs.update(measure(names, accuracy, [floats(o) for o in outputs], targets))
     return logs
 
 
 def _postfix(logs: Mapping[str, float]) -> dict[str, str]:
     short = {"accuracy": "acc", "val_accuracy": "val_acc"}
     return {short.get(k, k): f"{v:.4g}" for k, v in logs.items()}
-
-
-class _FunctionCallback(Callback):
-    def __init__(self, fn: Callable[[int, Mapping[str, float]], Any]) -> None:
-        self.fn = fn
-
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, float]) -> bool | None:
-        return self.fn(epoch, logs)
-
-
-def _callbacks(callbacks: Iterable[Any]) -> list[Callback]:
-    hooks: list[Callback] = []
-    for i, callback in enumerate(callbacks):
-        if isinstance(callback, Callback):
-            hooks.append(callback)
-        elif callable(callback):
-            hooks.append(_FunctionCallback(callback))
-        else:
-            raise TypeError(
-                f"callbacks[{i}] must be a Callback or a function (epoch, logs), "
-                f"got {type(callback).__name__}"
-            )
-    return hooks

@@ -10,7 +10,7 @@ from conftest import require_module
 
 from microgradnet import Value, losses, no_grad
 from microgradnet._batched import dots_over_batch
-from microgradnet.nn import MLP, Layer, Neuron, Sequential, Tanh
+from microgradnet.nn import MLP, Layer, Module, Neuron, Sequential, Tanh
 
 TOL = 1e-12
 
@@ -291,3 +291,33 @@ def test_map_runs_a_subclass_own_call() -> None:
     assert _datas(model.map(X)) == _datas([model(x) for x in X])
     # the last layer's dot reads (w0, w1, w2, x0, x1, x2, b): the halved outputs are its inputs
     assert [p.op for p in model.map(X)[0].parents[3:6]] == ["mul", "mul", "mul"]
+
+
+def test_the_batching_hook_is_chosen_once_per_class() -> None:
+    class Plain(Layer):
+        """Defines neither __call__ nor map: batches as a Layer."""
+
+    class OwnCall(Layer):
+        def __call__(self, x):  # type: ignore[override]
+            return super().__call__(x)
+
+    class OwnMap(Layer):
+        batches = 0
+
+        def map(self, samples):  # type: ignore[override]
+            OwnMap.batches += 1
+            return super().map(samples)
+
+    assert Plain.map is Layer.map and OwnMap.map is not Module.map
+    assert OwnCall.map is Module.map  # one sample at a time, through its own __call__
+
+    X = [[0.5, -1.0], [2.0, 0.25], [1.0, 1.0]]
+    model = MLP(2, [3, 1], seed=7)
+    model.layers[1] = OwnMap(3, 1, seed=8)  # type: ignore[call-overload]
+    one_by_one = _datas([model(x) for x in X])
+    OwnMap.batches = 0
+    assert _datas(model.map(X)) == one_by_one
+    assert OwnMap.batches == 1  # the MLP ran its map once, for the whole batch
+    plain = MLP(2, [3, 1], seed=7)
+    plain.layers[1] = Plain(3, 1, seed=8)  # type: ignore[call-overload]
+    assert _datas(plain.map(X)) == one_by_one

@@ -175,3 +175,74 @@ def test_bad_input_raises_value_error_naming_it(call, words) -> None:
 def test_wrong_types_raise_type_error(call) -> None:
     with pytest.raises(TypeError):
         call()
+
+
+# ----- a whole batch, as fit passes it -----
+def test_cross_entropy_of_a_batch_matches_torch() -> None:
+    torch = require_module("torch")
+    logits = [[0.2, -1.0, 3.0], [1000.0, -1000.0, 0.0], [0.5, 0.5, -2.0]]
+    targets = [2, 1, 0]
+    rows = [[Value(x) for x in row] for row in logits]
+    t_logits = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
+    ours = losses.cross_entropy(rows, targets)
+    ours.backward()
+    theirs = torch.nn.functional.cross_entropy(t_logits, torch.tensor(targets))
+    theirs.backward()
+    assert ours.data == pytest.approx(theirs.item(), rel=TOL, abs=TOL)
+    grads = [v.grad for row in rows for v in row]
+    assert grads == pytest.approx(t_logits.grad.flatten().tolist(), rel=TOL, abs=TOL)
+
+
+@pytest.mark.parametrize(
+    ("name", "targets", "reference"),
+    [
+        ("mse", [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]], "mse_loss"),
+        ("binary_cross_entropy_with_logits", [[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]],
+         "binary_cross_entropy_with_logits"),
+        ("hinge", [[1, -1], [-1, 1], [1, 1]], None),
+    ],
+)  # fmt: skip
+def test_element_wise_losses_average_every_output_of_a_batch(name, targets, reference) -> None:
+    torch = require_module("torch")
+    outputs = [[0.3, -1.2], [2.0, 0.1], [-0.4, 0.9]]
+    rows = [[Value(x) for x in row] for row in outputs]
+    t_outputs = torch.tensor(outputs, dtype=torch.float64, requires_grad=True)
+    t_targets = torch.tensor(targets, dtype=torch.float64)
+    ours = getattr(losses, name)(rows, targets)
+    if reference is None:  # hinge: relu(1 - y s), the mean over every output of every sample
+        theirs = torch.relu(1 - t_targets * t_outputs).mean()
+    else:
+        theirs = getattr(torch.nn.functional, reference)(t_outputs, t_targets)
+    ours.backward()
+    theirs.backward()
+    assert ours.data == pytest.approx(theirs.item(), rel=TOL, abs=TOL)
+    grads = [v.grad for row in rows for v in row]
+    assert grads == pytest.approx(t_outputs.grad.flatten().tolist(), rel=TOL, abs=TOL)
+
+
+def test_a_batch_of_rows_needs_a_row_of_targets_per_sample() -> None:
+    with pytest.raises(ValueError, match=r"a row of targets per sample.*targets\[0\] is 2"):
+        losses.mse([[1.0, 2.0], [3.0, 4.0]], [2, 0])
+    with pytest.raises(ValueError, match="2 rows of logits but 1 target indices"):
+        losses.cross_entropy([[1.0, 2.0], [3.0, 4.0]], [1])
+    with pytest.raises(TypeError, match="target_index must be an int, got float"):
+        losses.cross_entropy([[1.0, 2.0]], [1.0])
+
+
+def test_every_library_loss_declares_what_it_is() -> None:
+    from microgradnet._loss_kinds import recognise, recording
+
+    calls = {
+        "mse": ([0.5], [1.0], "estimates"),
+        "hinge": ([0.5], [1], "scores"),
+        "binary_cross_entropy": ([0.5], [1.0], "probabilities"),
+        "binary_cross_entropy_with_logits": ([0.5], [1.0], "logits"),
+        "cross_entropy": ([0.5, 1.0], 0, "logits"),
+    }
+    for name, (predictions, targets, kind) in calls.items():
+        with recording() as records:
+            value = getattr(losses, name)(predictions, targets)
+        recognised = recognise(records, value)
+        assert recognised.exact and recognised.kind.name == name
+        assert (recognised.kind.reduction, recognised.kind.predictions) == ("mean", kind)
+    assert losses.hinge([0.5], [1]).data == 0.5  # outside a recording, nothing is kept

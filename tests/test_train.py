@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -469,3 +470,159 @@ def test_bad_fit_arguments(kwargs: dict[str, Any], error: type, match: str) -> N
 def test_bad_early_stopping_arguments(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         EarlyStopping(**kwargs)
+
+
+# ----- losses say what they are: a wrapped library loss is read like the original -----
+def _wrapped(loss: Any, model: Any) -> dict[str, Any]:
+    @functools.wraps(loss)
+    def wrapper(predictions: Any, targets: Any) -> Value:
+        return loss(predictions, targets)
+
+    return {
+        "lambda": lambda p, t: loss(p, t),
+        "partial": functools.partial(loss),
+        "wraps": wrapper,
+        # the penalty adds exactly 0.0 to the loss and to every gradient: the same history
+        "plus a penalty": lambda p, t: loss(p, t) + losses.l2_penalty(model.parameters(), 0.0),
+    }
+
+
+def _signed(rows: list[list[float]]) -> list[list[float]]:
+    return [[2.0 * v - 1.0 for v in row] for row in rows]
+
+
+_BLOBS_X, _BLOBS_Y = data.make_blobs(40, centers=3, cluster_std=0.8, seed=2)
+_MOONS_X, _MOONS_Y = data.make_moons(40, noise=0.2, seed=0)
+_WRAPPED_CASES = [
+    # (loss, output size, output activation, targets); one output, then several
+    ("hinge", 1, "linear", [2 * t - 1 for t in _MOONS_Y]),
+    ("mse", 1, "linear", _MOONS_Y),
+    ("binary_cross_entropy_with_logits", 1, "linear", _MOONS_Y),
+    ("binary_cross_entropy", 1, "sigmoid", _MOONS_Y),
+    ("cross_entropy", 3, "linear", _BLOBS_Y),
+    ("mse", 3, "linear", data.one_hot(_BLOBS_Y, 3)),
+    ("hinge", 3, "linear", _signed(data.one_hot(_BLOBS_Y, 3))),
+    ("binary_cross_entropy_with_logits", 3, "linear", data.one_hot(_BLOBS_Y, 3)),
+    ("binary_cross_entropy", 3, "sigmoid", data.one_hot(_BLOBS_Y, 3)),
+]
+
+
+@pytest.mark.parametrize(("name", "nout", "activation", "targets"), _WRAPPED_CASES)
+def test_a_wrapped_library_loss_gives_the_same_history(
+    name: str, nout: int, activation: str, targets: list[Any]
+) -> None:
+    X = _MOONS_X if nout == 1 else _BLOBS_X
+
+    def train(make_loss: Any) -> dict[str, list[float]]:
+        model = MLP(2, [6, nout], output_activation=activation, seed=0)
+        history = fit(model, X, targets, loss=make_loss(model), epochs=3, batch_size=16, seed=0,
+                      optimizer=SGD(model.parameters(), lr=0.1), progress=False,
+                      validation_data=(X[:10], targets[:10]))  # fmt: skip
+        return history.history
+
+    original = train(lambda model: getattr(losses, name))
+    assert set(original) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert train(lambda model: name) == original
+    for form in _wrapped(getattr(losses, name), MLP(2, [1])):
+        assert train(lambda model, form=form: _wrapped(getattr(losses, name), model)[form]) == (
+            original
+        ), form
+
+
+@pytest.mark.parametrize(
+    ("loss", "expected"),
+    [
+        (losses.binary_cross_entropy_with_logits, 1.0),  # logits: compared with 0
+        (lambda p, t: losses.binary_cross_entropy_with_logits(p, t), 1.0),
+        (lambda p, t: losses.binary_cross_entropy_with_logits(p, t) + 1.0, 1.0),
+        (losses.mse, 1 / 3),  # estimates of labels in {0, 1}: compared with 0.5
+        (lambda p, t: Value.sum([(a - b) ** 2 for a, b in zip(p, t, strict=True)]) / 3, 1 / 3),
+        (None, 1 / 3),
+    ],
+)
+def test_accuracy_reads_a_wrapped_loss_like_the_original(loss: Any, expected: float) -> None:
+    # outputs 0.3 and 0.2 are positive scores but probabilities below one half
+    result = evaluate(_identity, [[0.3], [0.2], [-0.1]], [1, 1, 0], loss)
+    assert result["accuracy"] == pytest.approx(expected)
+
+
+def test_a_custom_loss_gets_the_documented_defaults() -> None:
+    def squared_error(predictions: list[Value], targets: list[float]) -> Value:
+        return Value.sum([(p - t) ** 2 for p, t in zip(predictions, targets, strict=True)]) / len(
+            targets
+        )
+
+    # labels in {-1, +1}: the midpoint 0; a mean over samples, so the epoch loss is the mean
+    outputs, labels = [[0.3], [-0.2], [0.1]], [1, -1, -1]
+    assert evaluate(_identity, outputs, labels, squared_error)["accuracy"] == pytest.approx(2 / 3)
+    w = Value(0.5)
+
+    def model(x: list[float]) -> Value:
+        return w * x[0]
+
+    model.parameters = lambda: [w]  # type: ignore[attr-defined]
+    X, y = [[1.0], [2.0], [3.0]], [1.0, 0.0, 1.0]
+    history = fit(model, X, y, loss=squared_error, optimizer=SGD([w], lr=0.0), epochs=1,
+                  batch_size=2, shuffle=False, progress=False)  # fmt: skip
+    expected = ((0.5 - 1.0) ** 2 + (1.0 - 0.0) ** 2 + (1.5 - 1.0) ** 2) / 3
+    assert history["loss"] == [pytest.approx(expected)]
+
+
+def test_a_loss_declared_as_a_sum_is_summed_over_the_epoch() -> None:
+    @losses.declare_loss(reduction="sum", predictions="scores")
+    def summed_hinge(scores: list[Value], labels: list[float]) -> Value:
+        return losses.hinge(scores, labels) * len(labels)
+
+    w = Value(0.5)
+
+    def model(x: list[float]) -> Value:
+        return w * x[0]
+
+    model.parameters = lambda: [w]  # type: ignore[attr-defined]
+    X, y = [[1.0], [-2.0], [0.2]], [1, 1, -1]
+    history = fit(model, X, y, loss=summed_hinge, optimizer=SGD([w], lr=0.0), epochs=1,
+                  batch_size=2, shuffle=False, progress=False)  # fmt: skip
+    assert history["loss"] == [pytest.approx(0.5 + 2.0 + 1.1)]
+    assert history["accuracy"] == [pytest.approx(1 / 3)]  # scores: only 0.5 > 0 is right
+
+
+def _hinge_plus_l2(model: Any) -> Any:
+    return lambda p, t: losses.hinge(p, t) + losses.l2_penalty(model.parameters(), 1e-3)
+
+
+def _own_hinge(p: list[Value], t: list[float]) -> Value:
+    return Value.sum([(1 - a * b).relu() for a, b in zip(p, t, strict=True)]) / len(t)
+
+
+@pytest.mark.parametrize(
+    ("make_loss", "custom"),
+    [
+        (lambda model: "hinge", False),
+        (lambda model: losses.hinge, False),
+        (lambda model: lambda p, t: losses.hinge(p, t), False),
+        (lambda model: functools.partial(losses.hinge), False),
+        (_hinge_plus_l2, True),
+        (lambda model: _own_hinge, True),
+    ],
+)
+def test_compiled_mode_is_told_when_the_loss_is_not_vouched_for(
+    monkeypatch: pytest.MonkeyPatch, make_loss: Any, custom: bool
+) -> None:
+    import microgradnet.compiled
+
+    seen: list[bool] = []
+
+    class Recorder:
+        def __init__(self, model: Any, loss_fn: Any, samples: Any, targets: Any,
+                     parameters: Any, custom_loss: bool) -> None:  # fmt: skip
+            seen.append(custom_loss)
+
+        def step(self, batch: list[int]) -> tuple[float, list[Any]]:
+            return 0.0, [0.0] * len(batch)
+
+    monkeypatch.setattr(microgradnet.compiled, "CompiledTraining", Recorder)
+    X, y = data.make_moons(8, seed=0, signed=True)
+    model = MLP(2, [3, 1], seed=0)
+    fit(model, X, y, loss=make_loss(model), optimizer=SGD(model.parameters(), lr=0.1), epochs=1,
+        progress=False, compiled=True)  # fmt: skip
+    assert seen == [custom]
