@@ -16,12 +16,13 @@ How backpropagation works here, in three steps:
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import ContextDecorator
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias
 
 from . import _backward, ops
+from ._functions import ValueFunctions
+from ._grad_mode import is_grad_enabled, no_grad, watch_no_grad_blocks
+from ._grad_mode import state as _grad_mode
 from ._graph import leading_to, topological_order
 from ._numbers import real_or_none, to_float
 from .ops import Op
@@ -37,7 +38,6 @@ __all__ = [
 ]
 
 Operand: TypeAlias = "Value | int | float"
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 # ----- the algorithm -----
@@ -65,9 +65,11 @@ def backward_reference(
         op = node.op_record
         if op is None or _is_zero(g):  # a leaf, or no gradient reaches the node
             continue
-        xs: Sequence[Any] = node.parents
-        out: Any = node
-        if not create_graph:
+        xs: Sequence[Any]
+        out: Any
+        if create_graph:  # local derivatives on Values: each gradient is itself a graph
+            xs, out = node.parents, node
+        else:
             xs, out = [p.data for p in node.parents], node.data
         local_derivatives = op.local_derivatives(xs, out, node.op_arg)
         for parent, local in zip(node.parents, local_derivatives, strict=True):
@@ -81,6 +83,37 @@ def _is_zero(x: object) -> bool:
     return type(x) is float and x == 0.0
 
 
+def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Value]:
+    """The gradients of ``output`` with respect to each of ``inputs``; no ``.grad`` is touched.
+
+    Args:
+        output: the value to differentiate.
+        inputs: the values to differentiate with respect to.
+        create_graph: build the gradients as graphs, so they can be differentiated again.
+
+    Returns:
+        One ``Value`` per input; ``Value(0.0)`` for an input ``output`` does not depend on.
+        Without ``create_graph`` the results are new leaves.
+
+    Example:
+        >>> x = Value(2.0)
+        >>> (g,) = grad(x ** 3, [x], create_graph=True)   # 3 x**2 = 12
+        >>> grad(g, [x])[0].data                           # 6 x = 12
+        12.0
+    """
+    if type(output) is not Value:
+        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    if isinstance(inputs, Value):
+        raise TypeError("grad: inputs must be a sequence of Values, e.g. [x]")
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if type(x) is not Value:
+            raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
+    seed: Any = _leaf(1.0) if create_graph else 1.0
+    grads = _backward.gradients(output, seed, inputs, create_graph)
+    return [g if type(g) is Value else _leaf(0.0 if g is None else g) for g in grads]
+
+
 def backward_order(root: Value) -> list[Value]:
     """Every node below ``root``, ``root`` first, each before the nodes it reads: the order in
     which backpropagation takes them (``backward()`` skips leaves and the nodes no gradient
@@ -92,6 +125,15 @@ def backward_order(root: Value) -> list[Value]:
 
 # ----- recording nodes -----
 _new = object.__new__  # nodes skip Value.__init__'s checks: their data is already a float
+_any_no_grad_open = False  # Note [grad mode flag] in _grad_mode.py
+
+
+def _note_no_grad_blocks(any_open: bool) -> None:
+    global _any_no_grad_open
+    _any_no_grad_open = any_open
+
+
+watch_no_grad_blocks(_note_no_grad_blocks)
 
 
 def _node(op: Op, data: float, x: Any, y: Any) -> Value:
@@ -137,31 +179,6 @@ def _lift_all(values: Iterable[Operand], what: str) -> tuple[Value, ...]:
     return tuple(lifted)
 
 
-def _weighted_sums(
-    weights: Sequence[Sequence[Operand]],
-    inputs: Sequence[Operand],
-    biases: Sequence[Operand | None],
-    who: str,
-) -> list[Value]:
-    """One dot node per row of ``weights`` (its bias, if any, last in the row's tuple), all
-    sharing one tuple of ``inputs``."""
-    x = _lift_all(inputs, f"{who} inputs")
-    sums = []
-    for i, (w, bias) in enumerate(zip(weights, biases, strict=True)):
-        where = "" if who == "Value.dot" else f"[{i}]"
-        row = _lift_all(w, f"{who} weights{where}")
-        if len(row) != len(x):
-            sizes = f"{len(row)} weights but {len(x)} inputs"
-            if who != "Value.dot":
-                sizes = f"row {i} has {len(row)} weights but there are {len(x)} inputs"
-            raise ValueError(f"{who}: {sizes} (they must match)")
-        if bias is not None:
-            row = (*row, *_lift_all([bias], f"{who} bias{where}"))
-        data = ops.DOT.evaluate([v.data for v in (*row[: len(x)], *x, *row[len(x) :])])
-        sums.append(_node(ops.DOT, data, row, x))
-    return sums
-
-
 def _reflected(x: object, symbol: str) -> Value:
     # A reflected method runs only after the left operand declined; raising here (rather than
     # returning NotImplemented) keeps Python from trying sequence repetition ("ab" * x).
@@ -193,7 +210,7 @@ def apply(op: Op, *args: Operand, arg: Any = None) -> Value:
     return _node(op, data, inputs, None)  # any other number of inputs: one tuple
 
 
-class Value:
+class Value(ValueFunctions, record=_node, lift_all=_lift_all):
     """One scalar in a computation graph: its ``data``, its ``grad`` and how it was made.
 
     Args:
@@ -300,12 +317,9 @@ class Value:
         return _node(ops.ADD, other.data + self.data, other, self)
 
     def __sub__(self, other: Operand) -> Value:
-        if type(other) is not Value:
-            lifted = _lift(other)
-            if lifted is None:
-                return NotImplemented
-            other = lifted
-        return _node(ops.SUB, self.data - other.data, self, other)
+        if (rhs := _lift(other)) is None:
+            return NotImplemented
+        return _node(ops.SUB, self.data - rhs.data, self, rhs)
 
     def __rsub__(self, other: Operand) -> Value:  # other - self
         other = _reflected(other, "-")
@@ -333,12 +347,9 @@ class Value:
         return _node(ops.MUL, other.data * self.data, other, self)
 
     def __truediv__(self, other: Operand) -> Value:
-        if type(other) is not Value:
-            lifted = _lift(other)
-            if lifted is None:
-                return NotImplemented
-            other = lifted
-        return _node(ops.DIV, ops.DIV.forward(self.data, other.data), self, other)
+        if (rhs := _lift(other)) is None:
+            return NotImplemented
+        return _node(ops.DIV, ops.DIV.forward(self.data, rhs.data), self, rhs)
 
     def __rtruediv__(self, other: Operand) -> Value:  # other / self
         other = _reflected(other, "/")
@@ -370,116 +381,6 @@ class Value:
 
     def __abs__(self) -> Value:
         return _node(ops.ABS, abs(self.data), self, None)
-
-    # ----- functions -----
-    def exp(self) -> Value:
-        """e ** self."""
-        return _node(ops.EXP, ops.EXP.forward(self.data), self, None)
-
-    def log(self) -> Value:
-        """Natural logarithm; ``ValueError`` for a non-positive value."""
-        return _node(ops.LOG, ops.LOG.forward(self.data), self, None)
-
-    def sqrt(self) -> Value:
-        """Square root; ``ValueError`` for a negative value."""
-        return _node(ops.SQRT, ops.SQRT.forward(self.data), self, None)
-
-    def sin(self) -> Value:
-        """Sine (radians)."""
-        return _node(ops.SIN, ops.SIN.forward(self.data), self, None)
-
-    def cos(self) -> Value:
-        """Cosine (radians)."""
-        return _node(ops.COS, ops.COS.forward(self.data), self, None)
-
-    def tanh(self) -> Value:
-        """Hyperbolic tangent (stable for any finite input)."""
-        return _node(ops.TANH, ops.TANH.forward(self.data), self, None)
-
-    def sigmoid(self) -> Value:
-        """Logistic sigmoid 1 / (1 + e**-x) (stable for any finite input)."""
-        return _node(ops.SIGMOID, ops.SIGMOID.forward(self.data), self, None)
-
-    def softplus(self) -> Value:
-        """log(1 + e**x), a smooth relu (stable for any finite input); its derivative is sigmoid."""
-        return _node(ops.SOFTPLUS, ops.SOFTPLUS.forward(self.data), self, None)
-
-    def relu(self) -> Value:
-        """max(0, x); its derivative at 0 is taken as 0."""
-        return _node(ops.RELU, ops.RELU.forward(self.data), self, None)
-
-    def leaky_relu(self, negative_slope: float = 0.01) -> Value:
-        """x for x > 0, else ``negative_slope * x``."""
-        slope = to_float(negative_slope, "negative_slope")
-        return _node(ops.LEAKY_RELU, ops.LEAKY_RELU.forward(self.data, slope), self, slope)
-
-    @staticmethod
-    def sum(values: Iterable[Operand]) -> Value:
-        """The sum of ``values`` as one node (``Σ``), however many there are.
-
-        Example:
-            >>> Value.sum([Value(1.0), 2, Value(3.0)]).data
-            6.0
-        """
-        inputs = _lift_all(values, "Value.sum")
-        if not inputs:
-            return _leaf(0.0)
-        return _node(ops.SUM, ops.SUM.forward(*[v.data for v in inputs]), inputs, None)
-
-    @staticmethod
-    def max(values: Iterable[Operand]) -> Value:
-        """The largest of ``values`` as one node; backward sends the gradient to the first of the
-        largest (a max-pooling window, say).
-
-        Raises:
-            ValueError: ``values`` is empty.
-
-        Example:
-            >>> Value.max([Value(1.0), 3, Value(2.0)]).data
-            3.0
-        """
-        inputs = _lift_all(values, "Value.max")
-        if not inputs:
-            raise ValueError("Value.max: needs at least one value, got none")
-        return _node(ops.MAX, ops.MAX.forward(*[v.data for v in inputs]), inputs, None)
-
-    @staticmethod
-    def dot(
-        weights: Sequence[Operand], inputs: Sequence[Operand], bias: Operand | None = None
-    ) -> Value:
-        """A neuron's weighted sum ``w·x + b`` as one node.
-
-        Raises:
-            ValueError: ``weights`` and ``inputs`` differ in length.
-            TypeError: an entry is neither a ``Value`` nor a real number.
-
-        Example:
-            >>> Value.dot([Value(2.0), 3], [Value(1.0), Value(-1.0)], 0.5).data
-            -0.5
-        """
-        return _weighted_sums([weights], inputs, [bias], "Value.dot")[0]
-
-    @staticmethod
-    def matvec(
-        weights: Sequence[Sequence[Operand]],
-        inputs: Sequence[Operand],
-        biases: Sequence[Operand | None] | None = None,
-    ) -> list[Value]:
-        """``w·x + b`` for each row ``w`` of ``weights`` (and bias ``b``): a layer's weighted sums,
-        one dot node per row, all sharing one tuple of inputs.
-
-        Raises:
-            ValueError: a row and the inputs differ in length, or the biases and the rows.
-            TypeError: an entry is neither a ``Value`` nor a real number.
-
-        Example:
-            >>> x = [Value(1.0), Value(2.0)]
-            >>> [v.data for v in Value.matvec([[1, 0], [Value(0.5), 3]], x, [0, 1])]
-            [1.0, 7.5]
-        """
-        if biases is not None and len(biases) != len(weights):
-            raise ValueError(f"Value.matvec: {len(weights)} rows but {len(biases)} biases")
-        return _weighted_sums(weights, inputs, biases or [None] * len(weights), "Value.matvec")
 
     # ----- gradients -----
     def backward(self, gradient: float = 1.0) -> None:
@@ -536,93 +437,3 @@ def _short(x: float) -> str:
     """Six significant digits, still reading as a float (``2.0``, not ``2``)."""
     text = f"{x:.6g}"
     return text if any(c in text for c in ".einn") else text + ".0"
-
-
-def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Value]:
-    """The gradients of ``output`` with respect to each of ``inputs``; no ``.grad`` is touched.
-
-    Args:
-        output: the value to differentiate.
-        inputs: the values to differentiate with respect to.
-        create_graph: build the gradients as graphs, so they can be differentiated again.
-
-    Returns:
-        One ``Value`` per input; ``Value(0.0)`` for an input ``output`` does not depend on.
-        Without ``create_graph`` the results are new leaves.
-
-    Example:
-        >>> x = Value(2.0)
-        >>> (g,) = grad(x ** 3, [x], create_graph=True)   # 3 x**2 = 12
-        >>> grad(g, [x])[0].data                           # 6 x = 12
-        12.0
-    """
-    if type(output) is not Value:
-        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
-    if isinstance(inputs, Value):
-        raise TypeError("grad: inputs must be a sequence of Values, e.g. [x]")
-    inputs = list(inputs)
-    for i, x in enumerate(inputs):
-        if type(x) is not Value:
-            raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
-    seed: Any = _leaf(1.0) if create_graph else 1.0
-    grads = _backward.gradients(output, seed, inputs, create_graph)
-    return [g if type(g) is Value else _leaf(0.0 if g is None else g) for g in grads]
-
-
-# ----- grad mode -----
-class _GradMode(threading.local):
-    enabled = True
-
-
-_grad_mode = _GradMode()
-# Whether a no_grad block is open in any thread. While none is (nearly always), recording a node
-# tests this bool and skips the thread-local lookup, which costs more than the rest of the node.
-_any_no_grad_open = False
-_open_no_grad_blocks = 0
-_no_grad_lock = threading.Lock()
-
-
-class no_grad(ContextDecorator):
-    """Context manager (and decorator) under which operations record no graph.
-
-    Results computed inside have no parents, so nothing is kept alive for a backward pass.
-    This context manager is thread local; it does not affect computation in other threads.
-    It also works as a decorator, with or without parentheses.
-
-    Example:
-        >>> x = Value(2.0)
-        >>> with no_grad():
-        ...     y = x * x
-        >>> y.parents
-        ()
-    """
-
-    def __new__(cls, func: F | None = None) -> Any:
-        self = super().__new__(cls)
-        return self if func is None else self(func)
-
-    def __init__(self, func: Callable[..., Any] | None = None) -> None:
-        self._previous: list[bool] = []
-
-    def _recreate_cm(self) -> no_grad:
-        return type(self)()
-
-    def __enter__(self) -> None:
-        global _open_no_grad_blocks, _any_no_grad_open
-        self._previous.append(_grad_mode.enabled)
-        _grad_mode.enabled = False
-        with _no_grad_lock:
-            _open_no_grad_blocks += 1
-            _any_no_grad_open = True
-
-    def __exit__(self, *exc_info: object) -> None:
-        global _open_no_grad_blocks, _any_no_grad_open
-        with _no_grad_lock:
-            _open_no_grad_blocks -= 1
-            _any_no_grad_open = _open_no_grad_blocks > 0
-        _grad_mode.enabled = self._previous.pop()
-
-
-def is_grad_enabled() -> bool:
-    """Whether operations in this thread currently record a graph."""
-    return _grad_mode.enabled

@@ -14,8 +14,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "microgradnet"
 # One module may be longer: the op table, a flat list of rows.
-MAX_LINES = 420
-LONGER_ALLOWED = {"microgradnet.ops": 480}
+MAX_LINES = 440
+LONGER_ALLOWED = {"microgradnet.ops": 500}
 
 
 def _module_name(path: Path) -> str:
@@ -98,7 +98,8 @@ def test_the_engine_imports_no_drawing_or_networks() -> None:
     graph = _import_graph()
     assert not graph["microgradnet.ops"] - {"microgradnet._dual"}
     below_engine = {"microgradnet.ops", "microgradnet._dual", "microgradnet._graph",
-                    "microgradnet._backward", "microgradnet._numbers"}  # fmt: skip
+                    "microgradnet._backward", "microgradnet._numbers", "microgradnet._functions",
+                    "microgradnet._grad_mode"}  # fmt: skip
     assert graph["microgradnet.engine"] <= below_engine
 
 
