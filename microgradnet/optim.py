@@ -3,7 +3,8 @@
 Every optimiser follows the update formula of its ``torch.optim`` namesake exactly (the formula is
 in each class's docstring), keeps its state per parameter in ``self.state[p]``, and exposes ``lr``
 as a plain mutable attribute, so the schedules of :mod:`microgradnet.schedulers` (re-exported
-here) can change it between steps.
+here) can change it between steps. The base class ``Optimizer`` (``_optimizer.py``) and gradient
+clipping (``_clipping.py``) are importable from here too.
 
 Example:
     >>> from microgradnet import Value
@@ -18,10 +19,11 @@ Example:
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
+from ._clipping import clip_grad_norm_, clip_grad_value_
+from ._optimizer import Optimizer, non_negative, real, unit_interval
 from .engine import Value
 from .schedulers import CosineAnnealingLR, ExponentialLR, LambdaLR, LRScheduler, StepLR
 
@@ -40,108 +42,6 @@ __all__ = [
     "clip_grad_norm_",
     "clip_grad_value_",
 ]
-
-
-# ----- argument checks -----
-def _real(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if math.isnan(value):
-        raise ValueError(f"Invalid {name} value: {value}")
-    return value
-
-
-def _non_negative(value: object, name: str) -> float:
-    number = _real(value, name)
-    if number < 0.0:
-        raise ValueError(f"Invalid {name} value: {number} (must be >= 0)")
-    return number
-
-
-def _unit_interval(value: object, name: str) -> float:
-    """A number in [0, 1), such as a beta or a decay rate."""
-    number = _real(value, name)
-    if not 0.0 <= number < 1.0:
-        raise ValueError(f"Invalid {name} value: {number} (must be in [0, 1))")
-    return number
-
-
-def _parameter_list(params: Iterable[Value]) -> list[Value]:
-    """The parameters as a list, each once (first occurrence kept), all of them ``Value``s."""
-    if isinstance(params, Value):
-        raise TypeError(
-            "params must be an iterable of Values, got a single Value (wrap it in a list)"
-        )
-    if hasattr(params, "parameters") and callable(params.parameters):
-        raise TypeError("params must be an iterable of Values; pass model.parameters()")
-    try:
-        items = list(params)
-    except TypeError:
-        raise TypeError(
-            f"params must be an iterable of Values, got {type(params).__name__}"
-        ) from None
-    unique: dict[Value, None] = {}
-    for index, p in enumerate(items):
-        if type(p) is not Value:
-            raise TypeError(f"params[{index}] must be a Value, got {type(p).__name__}")
-        unique[p] = None
-    if not unique:
-        raise ValueError("optimizer got an empty parameter list")
-    return list(unique)
-
-
-class Optimizer:
-    """Base class: holds the parameters, the learning rate and per-parameter state.
-
-    Subclasses implement :meth:`_update`, which receives one parameter, its gradient (already
-    negated when ``maximize=True``) and its state dict, and returns the new value.
-
-    Args:
-        params: an iterable of ``Value``s; duplicates are kept once.
-        lr: the learning rate, a mutable attribute afterwards.
-
-    Raises:
-        TypeError: ``params`` is not an iterable of ``Value``s.
-        ValueError: ``params`` is empty, or ``lr`` is negative.
-    """
-
-    def __init__(self, params: Iterable[Value], lr: float, maximize: bool = False) -> None:
-        self.params: list[Value] = _parameter_list(params)
-        self.lr = _non_negative(lr, "lr")
-        self.maximize = bool(maximize)
-        self.state: dict[Value, dict[str, float]] = {p: {} for p in self.params}
-
-    def zero_grad(self) -> None:
-        """Set every parameter's ``.grad`` to ``0.0``."""
-        for p in self.params:
-            p.grad = 0.0
-
-    def step(self, closure: Callable[[], Value] | None = None) -> Value | None:
-        """Update every parameter once from its current ``.grad``.
-
-        Args:
-            closure: optional; re-evaluates the model and returns the loss, which is returned.
-
-        Returns:
-            The loss returned by ``closure``, or ``None``.
-        """
-        loss = closure() if closure is not None else None
-        lr = _non_negative(self.lr, "lr")
-        sign = -1.0 if self.maximize else 1.0
-        for p in self.params:
-            p.data = self._update(p.data, sign * p.grad, self.state[p], lr)
-        return loss
-
-    def _update(self, param: float, grad: float, state: dict[str, float], lr: float) -> float:
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        settings = ", ".join(f"{k}={v!r}" for k, v in self._settings().items())
-        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
-
-    def _settings(self) -> dict[str, Any]:
-        return {"lr": self.lr}
 
 
 class SGD(Optimizer):
@@ -185,9 +85,9 @@ class SGD(Optimizer):
         maximize: bool = False,
     ) -> None:
         super().__init__(params, lr, maximize)
-        self.momentum = _non_negative(momentum, "momentum")
-        self.dampening = _real(dampening, "dampening")
-        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        self.momentum = non_negative(momentum, "momentum")
+        self.dampening = real(dampening, "dampening")
+        self.weight_decay = non_negative(weight_decay, "weight_decay")
         self.nesterov = bool(nesterov)
         if self.nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
             raise ValueError(
@@ -264,11 +164,11 @@ class Adam(Optimizer):
         except (TypeError, ValueError):
             raise ValueError(f"betas must be a pair of numbers, got {betas!r}") from None
         self.betas = (
-            _unit_interval(beta1, "beta parameter at index 0"),
-            _unit_interval(beta2, "beta parameter at index 1"),
+            unit_interval(beta1, "beta parameter at index 0"),
+            unit_interval(beta2, "beta parameter at index 1"),
         )
-        self.eps = _non_negative(eps, "epsilon")
-        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        self.eps = non_negative(eps, "epsilon")
+        self.weight_decay = non_negative(weight_decay, "weight_decay")
         self.amsgrad = bool(amsgrad)
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
 
@@ -289,8 +189,9 @@ class Adam(Optimizer):
         if self.amsgrad:
             exp_avg_sq = max(state.get("max_exp_avg_sq", 0.0), exp_avg_sq)
             state["max_exp_avg_sq"] = exp_avg_sq
-        step_size = lr / (1.0 - beta1**step)
-        denom = math.sqrt(exp_avg_sq) / (1.0 - beta2**step) ** 0.5 + self.eps
+        step_size: float = lr / (1.0 - beta1**step)
+        bias_correction2_sqrt: float = (1.0 - beta2**step) ** 0.5
+        denom = math.sqrt(exp_avg_sq) / bias_correction2_sqrt + self.eps
         return param - step_size * (exp_avg / denom)
 
     def _settings(self) -> dict[str, Any]:
@@ -376,10 +277,10 @@ class RMSprop(Optimizer):
         maximize: bool = False,
     ) -> None:
         super().__init__(params, lr, maximize)
-        self.alpha = _non_negative(alpha, "alpha")
-        self.eps = _non_negative(eps, "epsilon")
-        self.weight_decay = _non_negative(weight_decay, "weight_decay")
-        self.momentum = _non_negative(momentum, "momentum")
+        self.alpha = non_negative(alpha, "alpha")
+        self.eps = non_negative(eps, "epsilon")
+        self.weight_decay = non_negative(weight_decay, "weight_decay")
+        self.momentum = non_negative(momentum, "momentum")
         self.centered = bool(centered)
 
     def _update(self, param: float, grad: float, state: dict[str, float], lr: float) -> float:
@@ -450,12 +351,12 @@ class Adagrad(Optimizer):
         maximize: bool = False,
     ) -> None:
         super().__init__(params, lr, maximize)
-        self.lr_decay = _non_negative(lr_decay, "lr_decay")
-        self.weight_decay = _non_negative(weight_decay, "weight_decay")
-        self.initial_accumulator_value = _non_negative(
+        self.lr_decay = non_negative(lr_decay, "lr_decay")
+        self.weight_decay = non_negative(weight_decay, "weight_decay")
+        self.initial_accumulator_value = non_negative(
             initial_accumulator_value, "initial_accumulator_value"
         )
-        self.eps = _non_negative(eps, "epsilon")
+        self.eps = non_negative(eps, "epsilon")
 
     def _update(self, param: float, grad: float, state: dict[str, float], lr: float) -> float:
         step = state.get("step", 0.0) + 1.0
@@ -475,59 +376,3 @@ class Adagrad(Optimizer):
             "initial_accumulator_value": self.initial_accumulator_value,
             "eps": self.eps,
         }
-
-
-# ----- gradient clipping -----
-def clip_grad_norm_(params: Iterable[Value], max_norm: float, norm_type: float = 2.0) -> float:
-    """Scale the gradients in place so that their joint norm is at most ``max_norm``.
-
-    Args:
-        params: the parameters whose ``.grad`` to clip (duplicates count once).
-        max_norm: the largest allowed norm (>= 0).
-        norm_type: the p of the p-norm (> 0), or ``math.inf`` for the largest absolute value.
-
-    Returns:
-        The total norm of the gradients before clipping.
-
-    Raises:
-        ValueError: ``max_norm`` is negative or ``norm_type`` is not positive.
-
-    Note:
-        As ``torch.nn.utils.clip_grad_norm_``: every gradient is multiplied by
-        ``min(max_norm / (total_norm + 1e-6), 1)``.
-
-    Example:
-        >>> loss.backward(); clip_grad_norm_(model.parameters(), 1.0)  # doctest: +SKIP
-    """
-    parameters = _parameter_list(params)
-    max_norm = _non_negative(max_norm, "max_norm")
-    norm_type = _real(norm_type, "norm_type")
-    if norm_type <= 0.0:
-        raise ValueError(f"Invalid norm_type value: {norm_type} (must be > 0 or math.inf)")
-    grads = [abs(p.grad) for p in parameters]
-    if norm_type == math.inf:
-        total_norm = max(grads)
-    elif norm_type == 2.0:
-        total_norm = math.hypot(*grads)
-    else:
-        total_norm = math.fsum(g**norm_type for g in grads) ** (1.0 / norm_type)
-    clip_coef = min(max_norm / (total_norm + 1e-6), 1.0)
-    for p in parameters:
-        p.grad *= clip_coef
-    return total_norm
-
-
-def clip_grad_value_(params: Iterable[Value], clip_value: float) -> None:
-    """Clamp every gradient in place to ``[-clip_value, clip_value]``.
-
-    Args:
-        params: the parameters whose ``.grad`` to clip.
-        clip_value: the largest allowed absolute gradient (>= 0).
-
-    Raises:
-        ValueError: ``clip_value`` is negative.
-    """
-    parameters = _parameter_list(params)
-    limit = _non_negative(clip_value, "clip_value")
-    for p in parameters:
-        p.grad = min(max(p.grad, -limit), limit)
