@@ -116,7 +116,8 @@ class Function:
             inputs = ["x", "y"][:arity] if arity <= 2 else [f"x{i}" for i in range(arity)]
         if self.op.const:
             default = self.op.arg_default
-            inputs[-1] += ", c" if default is None else f"[, {default:g}]"
+            name = self.op.arg_name
+            inputs[-1] += f", {name}" if default is None else f"[, {name}={default:g}]"
         return f"{self.name}({', '.join(inputs)})"
 
     def __call__(self, *arguments: Term) -> Term:
@@ -134,7 +135,7 @@ class Function:
             arg = rest[0] if rest else op.arg_default
             if isinstance(arg, Value):
                 raise ExpressionError(
-                    f"{self.name}: its constant argument must be a number, not depend on a variable"
+                    f"{self.name}: {op.arg_name} must be a number, not depend on a variable"
                 )
         if _OPERATOR_ROWS.get(op.symbol) is op:
             return _binary(op.symbol, *inputs)  # pow(x, y) is x ** y, the operator by name

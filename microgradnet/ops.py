@@ -110,6 +110,7 @@ class Op:
             open interval, or ``MODERATE``; or a function of the constant argument returning
             that tuple. Empty: from ``domain``.
         arg_examples: constant arguments test generators draw from.
+        arg_name: what the constant argument is (``"negative_slope"``), for messages and help.
         arg_default: the constant argument when the expression grammar is given none.
         arg_first: the constant is written before the operator (``2 ** x``, not ``x ** 2``).
         function: the op's name as a function of the expression grammar (``exp(x)``);
@@ -135,6 +136,7 @@ class Op:
     ties_are_kinks: bool = False
     input_ranges: tuple[InputRange, ...] | Callable[[Any], tuple[InputRange, ...]] = ()
     arg_examples: tuple[float, ...] = ()
+    arg_name: str = "constant"
     arg_default: float | None = None
     arg_first: bool = False
     function: str | None = None
@@ -261,10 +263,11 @@ POW = Op("pow", power, _d_pow, "**", 2, input_ranges=(_POSITIVE, MODERATE), func
 NEG = Op("neg", operator.neg, lambda x, out: -1.0, "-", linear=True)
 # x ** c and c ** x: a plain-number operand is a constant, not a node.
 POW_CONST = Op("pow_const", power, lambda x, out, c: c * x ** (c - 1), "**", const=True,
-               input_ranges=_pow_const_ranges, arg_examples=(2.0, 3.0, -1.0, 0.5, 1.5, -0.5))
+               input_ranges=_pow_const_ranges, arg_examples=(2.0, 3.0, -1.0, 0.5, 1.5, -0.5),
+               arg_name="exponent")
 RPOW = Op("rpow", lambda x, c: power(c, x, "rpow"),
           lambda x, out, c: out * log_for_exponent(c, "rpow"), "**", const=True, arg_first=True,
-          input_ranges=(MODERATE,), arg_examples=(2.0, 0.5, 3.0))
+          input_ranges=(MODERATE,), arg_examples=(2.0, 0.5, 3.0), arg_name="base")
 
 # ----- elementary functions -----
 EXP = Op("exp", exp, lambda x, out: out, input_ranges=(MODERATE,), function="exp")
@@ -282,7 +285,8 @@ RELU = Op("relu", relu, lambda x, out: where(x > 0.0, 1.0, 0.0), kinks=(0.0,), g
           function="relu")
 LEAKY_RELU = Op("leaky_relu", lambda x, slope: where(x > 0.0, x, slope * x),
                 lambda x, out, slope: where(x > 0.0, 1.0, slope), const=True, kinks=(0.0,),
-                arg_examples=(0.01, 0.1, 0.2), arg_default=0.01, function="leaky_relu")
+                arg_examples=(0.01, 0.1, 0.2), arg_name="negative_slope", arg_default=0.01,
+                function="leaky_relu")
 
 # ----- fused n-ary nodes -----
 SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)
