@@ -108,7 +108,8 @@ class Function:
         return self.op.arity + int(self.op.const)
 
     def call_form(self) -> str:
-        """How to call it: ``exp(x)``, ``pow(x, y)``, ``leaky_relu(x[, 0.01])``, ``f(x, ...)``."""
+        """How to call it: ``exp(x)``, ``pow(x, y)``, ``f(x, ...)``,
+        ``leaky_relu(x[, negative_slope=0.01])``."""
         arity = self.op.arity
         if arity == ops.VARIADIC:
             inputs = ["x", "..."]
