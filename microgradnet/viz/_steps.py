@@ -1,7 +1,7 @@
 """The backward pass one node at a time: the reference algorithm, keeping a record of each step.
 
-:func:`backward_steps` runs :func:`microgradnet.engine.backward_reference` (the textbook
-algorithm) and writes down, for every node it reaches, the gradient it found there and what the
+:func:`backward_steps` follows :func:`microgradnet.engine.backward_reference` (the textbook
+algorithm) line for line and writes down, for every node it reaches, the gradient it found there and what the
 chain rule passed on to each input. The player and its frames draw those records.
 """
 
