@@ -1,8 +1,9 @@
 """The backward pass one node at a time: the reference algorithm, keeping a record of each step.
 
 :func:`backward_steps` follows :func:`microgradnet.engine.backward_reference` (the textbook
-algorithm) line for line and writes down, for every node it reaches, the gradient it found there and what the
-chain rule passed on to each input. The player and its frames draw those records.
+algorithm) line for line and writes down, for every node it reaches, the gradient it found
+there and what the chain rule passed on to each input. The player and its frames draw those
+records.
 """
 
 from __future__ import annotations
