@@ -11,8 +11,8 @@ scikit-learn's digits is ``[1][8][8]``). Every output element is one graph node:
   so the gradient is spread evenly.
 
 The activation modules (``ReLU()``, ``Tanh()``, ...) apply elementwise to nested lists, so
-``Sequential(Conv2d(...), ReLU(), MaxPool2d(2), Flatten(), Layer(...))`` works. Every name here
-is also importable from :mod:`microgradnet.nn`.
+``Sequential(Conv2d(...), ReLU(), MaxPool2d(2), Flatten(), Layer(...))`` works. The four
+modules are also importable from :mod:`microgradnet.nn`.
 
 Example:
     >>> from microgradnet.nn import Conv2d, Flatten, Layer, MaxPool2d, ReLU, Sequential

@@ -7,7 +7,7 @@ result does not depend on it mathematically, so its gradient would be zero anywa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from . import ops
 from .engine import Value, apply
@@ -15,16 +15,16 @@ from .engine import Value, apply
 __all__ = ["log_softmax", "logsumexp", "softmax", "softplus"]
 
 
-def _values(values: Sequence[Value | float] | Value | float, what: str) -> list[Value]:
+def _values(values: Iterable[Value | float] | Value | float, what: str) -> list[Value]:
     if isinstance(values, Value):
         return [values]
-    if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
         if isinstance(values, int | float) and not isinstance(values, bool):
             return [Value(values)]
         raise TypeError(
             f"{what} expects a sequence of Values or numbers, got {type(values).__name__}"
         )
-    out = [v if type(v) is Value else Value(v) for v in values]
+    out = [v if isinstance(v, Value) else Value(v) for v in values]
     if not out:
         raise ValueError(f"{what} needs at least one value, got an empty sequence")
     return out
