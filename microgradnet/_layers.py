@@ -11,7 +11,7 @@ import numbers
 import operator
 import random
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 
 from . import init as _init
 from ._activations import activation_fn
@@ -36,18 +36,18 @@ def _value_tuple(x: Sequence[Any]) -> tuple[Value, ...]:
     return tuple([v if type(v) is Value else Value(v) for v in x])
 
 
-def _as_inputs(x: object, nin: int, owner: str) -> Sequence[Any]:
-    """``x`` as a sequence of ``nin`` inputs; one Value or number is accepted when ``nin == 1``."""
+def _as_inputs(x: Any, nin: int, owner: str) -> Sequence[Any]:
+    """``x`` as a sequence of ``nin`` inputs (a list, a tuple, a NumPy array...); one Value or
+    number is accepted when ``nin == 1``."""
     if isinstance(x, Value | numbers.Real) and not isinstance(x, bool):
         x = (x,)
     elif isinstance(x, str | bytes) or not hasattr(x, "__len__"):
         raise TypeError(
             f"{owner} expects a sequence of {nin} Values or numbers, got {type(x).__name__}"
         )
-    inputs = cast(Sequence[Any], x)  # a list, a tuple, a NumPy array...
-    if len(inputs) != nin:
-        raise ValueError(f"{owner} expects {nin} inputs, got {len(inputs)}")
-    return inputs
+    if len(x) != nin:
+        raise ValueError(f"{owner} expects {nin} inputs, got {len(x)}")
+    return x  # type: ignore[no-any-return]
 
 
 class Neuron(Module):
