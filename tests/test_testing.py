@@ -55,8 +55,8 @@ def ln(x: float) -> float:
 
 USER_OPS = [square, logaddexp, artanh, ln]
 ALL_OPS = [*BUILTIN_OPS, *USER_OPS]
+# square is written with operators: its forward gives its sympy form.
 SYMPY_FORMS = {
-    "square": lambda x: x**2,
     "logaddexp": lambda x, y: sp.log(sp.exp(x) + sp.exp(y)),
     "artanh": sp.atanh,
     "ln": sp.log,
@@ -233,15 +233,24 @@ def test_minimal_expression_reads_naturally() -> None:
     assert str(e) in ("x0 * tanh(x1)", "tanh(x0 * x1)", "tanh(x0) * x1")
 
 
-def test_sympy_needs_a_form_for_user_ops(monkeypatch: pytest.MonkeyPatch) -> None:
-    e = find(expressions(ops=[square]), lambda e: True, settings=FIND)
-    with pytest.raises(ValueError, match="'square' has no sympy form"):
+def test_sympy_needs_a_form_for_user_ops_written_with_math(monkeypatch: pytest.MonkeyPatch) -> None:
+    e = find(expressions(ops=[ln], n_inputs=1), lambda e: True, settings=FIND)
+    with pytest.raises(ValueError, match="'ln' has no sympy form"):
         e.sympy()
-    expression, (x0, _) = e.sympy(functions={"square": lambda x: x**2})
-    assert expression == x0**2
+    expression, (x0,) = e.sympy(functions={"ln": sp.log})
+    assert expression == sp.log(x0**2 + 1)
     monkeypatch.setitem(sys.modules, "sympy", None)
     with pytest.raises(ImportError, match="pip install"):
         e.sympy()
+
+
+def test_sympy_form_of_a_user_op_written_with_operators_is_its_forward() -> None:
+    e = find(expressions(ops=[square]), lambda e: True, settings=FIND)
+    expression, (x0, _) = e.sympy()
+    assert expression == x0**2
+    # A form in functions takes precedence over the forward.
+    expression, (x0, _) = e.sympy(functions={"square": lambda x: sp.Abs(x) ** 2})
+    assert expression == sp.Abs(x0) ** 2
 
 
 def test_fn_checks_its_argument_count() -> None:
