@@ -8,9 +8,11 @@ and reject bad arguments with InvalidArgument.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import itertools
 import math
 import operator
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -24,8 +26,16 @@ from hypothesis.errors import InvalidArgument
 from microgradnet import Value, define_op, grad
 from microgradnet.engine import backward_order
 from microgradnet.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from microgradnet.ops import BUILTIN_OPS, exp, user_ops
-from microgradnet.testing import Expression, check_op, expressions, mlps, values
+from microgradnet.ops import BUILTIN_OPS, Op, exp, relu, sqrt, user_ops, where
+from microgradnet.testing import (
+    KINK_MARGIN,
+    Expression,
+    check_op,
+    expressions,
+    mlps,
+    values,
+)
+from microgradnet.testing import _expressions as testing_expressions
 
 sp = require_module("sympy")
 
@@ -129,6 +139,143 @@ def test_user_ops_join_on_request() -> None:
     assert _graph_ops(e) - wrappers <= {op.name for op in user_ops()}
 
 
+# ----- every decision from the row's fields, never from the op's name -----
+@define_op(derivative=lambda x, y, out: (1 / x, 1 / y), domain=(0.0, math.inf), name="log_product")
+def log_product(x: float, y: float) -> float:
+    return math.log(x * y)
+
+
+@define_op(derivative=lambda *xs_out: tuple(2 * x for x in xs_out[:-1]), name="sum_of_squares")
+def sum_of_squares(*xs: float) -> float:
+    return sum(x * x for x in xs)
+
+
+def _d_geometric_mean(*xs_out: Any) -> tuple[Any, ...]:
+    *xs, out = xs_out
+    return tuple(out / (len(xs) * x) for x in xs)
+
+
+@define_op(derivative=_d_geometric_mean, domain=(0.0, math.inf), name="geometric_mean")
+def geometric_mean(*xs: float) -> float:
+    return math.prod(xs) ** (1 / len(xs))
+
+
+# One and two inputs, and any number, each without and with a domain hint.
+USER_OPS_OF_EVERY_ARITY = [square, artanh, logaddexp, log_product, sum_of_squares, geometric_mean]
+
+
+@pytest.mark.parametrize("op_fn", USER_OPS_OF_EVERY_ARITY, ids=lambda f: f.op.name)
+def test_user_ops_of_every_arity_are_drawn_with_no_extra_code(op_fn: Any) -> None:
+    name = op_fn.op.name
+    for strategy in (
+        expressions(ops=[op_fn, "add", "sin"], n_inputs=2),
+        expressions(ops=["add"], include_user_ops=True, n_inputs=2),
+    ):
+        e = find(strategy, lambda e: name in _graph_ops(e), settings=FIND)
+        assert gradcheck(e.fn, e.inputs) and gradgradcheck(e.fn, e.inputs), str(e)
+
+    @settings(max_examples=40)
+    @given(expressions(ops=[op_fn, "add", "mul", "sin"], n_inputs=3))
+    def check(e: Expression) -> None:
+        assert gradcheck(e.fn, e.inputs)
+        assert gradgradcheck(e.fn, e.inputs)
+
+    check()
+
+
+def test_built_in_and_hinted_ops_stay_in_domain_by_construction(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A draw outside an op's domain would be rejected; here rejecting one fails the test.
+    def fail() -> None:
+        raise AssertionError("a draw was rejected: an op was applied outside its domain")
+
+    monkeypatch.setattr(testing_expressions, "reject", fail)
+    hinted = [artanh, ln, log_product, geometric_mean]
+
+    @settings(max_examples=200)
+    @given(expressions(ops=[*BUILTIN_OPS, *hinted], n_inputs=3))
+    def draw(e: Expression) -> None:
+        assert math.isfinite(e.fn(*e.inputs))
+
+    draw()
+
+
+def _draws(strategy: Any) -> list[tuple[str, tuple[float, ...], float]]:
+    drawn = []
+
+    @settings(max_examples=100, derandomize=True, database=None)
+    @given(strategy)
+    def record(e: Expression) -> None:
+        drawn.append((str(e), e.inputs, e.fn(*e.inputs)))
+
+    record()
+    return drawn
+
+
+def test_rows_are_drawn_by_their_fields_not_their_names() -> None:
+    renamed = [dataclasses.replace(op, name=f"{op.name}_renamed") for op in BUILTIN_OPS]
+    original = _draws(expressions(ops=list(BUILTIN_OPS), n_inputs=3))
+    copies = _draws(expressions(ops=renamed, n_inputs=3))
+    assert any("_renamed" in text for text, _, _ in copies)  # sum, max and dot show their names
+    assert [(t.replace("_renamed", ""), x, v) for t, x, v in copies] == original
+
+
+# Rows made by hand (not by define_op): a constant argument, written as a call or with an
+# operator before the input, a kink away from 0, a finite interval for the input.
+SCALE = Op("scale", lambda x, c: c * x, lambda x, out, c: c, const=True,
+           arg_examples=(3.0, -0.5), function="scale")  # fmt: skip
+FROM = Op("from_const", lambda x, c: c - x, lambda x, out, c: -1.0, "-", const=True,
+          arg_first=True, arg_examples=(5.0,))  # fmt: skip
+HINGE = Op("hinge_at_1", lambda x: relu(x - 1.0), lambda x, out: where(x > 1.0, 1.0, 0.0),
+           kinks=(1.0,), function="hinge_at_1")  # fmt: skip
+SEMICIRCLE = Op("semicircle", lambda x: sqrt(4.0 - x * x), lambda x, out: -x / out,
+                input_ranges=((-2.0, 2.0),), function="semicircle")  # fmt: skip
+HAND_MADE = [SCALE, FROM, HINGE, SEMICIRCLE]
+
+
+@settings(max_examples=60)
+@given(expressions(ops=[*HAND_MADE, "mul"], n_inputs=2))
+def test_hand_made_rows_are_placed_and_written_as_their_fields_say(e: Expression) -> None:
+    assert gradcheck(e.fn, e.inputs) and gradgradcheck(e.fn, e.inputs)
+    xs = [Value(x) for x in e.inputs]
+    out = e.fn(*xs)
+    for node in backward_order(out):
+        if node.op == "hinge_at_1":
+            assert abs(node.parents[0].data - 1.0) >= KINK_MARGIN, str(e)
+        if node.op == "semicircle":
+            assert abs(node.parents[0].data) < 2.0, str(e)
+    assert _close(_interpret(ast.parse(str(e), mode="eval"), e.inputs), out.data, 1e-12)
+    expression, symbols = e.sympy()  # every forward here runs on sympy expressions
+    point = {s: sp.Float(x, 30) for s, x in zip(symbols, e.inputs, strict=True)}
+    assert _close(float(expression.xreplace(point)), out.data, 1e-10), str(e)
+
+
+# Each way of writing an op: infix with a constant on either side, prefix minus, a call with the
+# constant last, a fused w·x + b without and with its bias, nested calls and operators.
+TEXTS = {
+    "constant exponent": (["pow_const"], r"x0 \*\* 2"),
+    "constant base": (["rpow"], r"2 \*\* tanh\(x0\)"),
+    "negation": (["neg"], r"-x0"),
+    "negation after minus": (["sub", "neg"], r"x0 - -x0"),
+    "constant argument last": (["leaky_relu"], r"leaky_relu\(x0, 0\.1\)"),
+    "dot": (["dot"], r"dot\(\[x0\], \[x1\]\)"),
+    "dot with bias": (["dot"], r"dot\(\[\S+, \S+\], \[\S+, \S+\], \S+\)"),
+    "call of an operator": (["mul", "tanh"], r"tanh\(x0 \* x1\)"),
+    "operator over calls": (["add", "exp"], r"x\d \+ exp\(tanh\(x\d\)\)"),
+    "hand-made call": ([SCALE], r"scale\(x0, 3\)"),
+    "hand-made constant first": ([FROM], r"5 - x0"),
+    "user op of any arity": ([sum_of_squares], r"sum_of_squares\(x0, x1\)"),
+}
+
+
+@pytest.mark.parametrize(("chosen", "pattern"), TEXTS.values(), ids=TEXTS.keys())
+def test_text_is_written_from_the_row(chosen: list[Any], pattern: str) -> None:
+    strategy = expressions(ops=chosen, n_inputs=2)
+    e = find(strategy, lambda e: re.fullmatch(pattern, str(e)) is not None, settings=FIND)
+    assert _close(_interpret(ast.parse(str(e), mode="eval"), e.inputs), e.fn(*e.inputs), 1e-12)
+
+
 # ----- planted bugs are found and shrunk -----
 @define_op(derivative=lambda x, out: 1 - out, name="tanh_copy")  # wrong: 1 - out**2
 def tanh_copy(x: float) -> float:
@@ -183,6 +330,12 @@ _FLOAT_FUNCTIONS: dict[str, Callable[..., float]] = {
     "logaddexp": lambda x, y: math.log(math.exp(x) + math.exp(y)),
     "artanh": math.atanh,
     "ln": math.log,
+    "log_product": lambda x, y: math.log(x * y),
+    "sum_of_squares": lambda *xs: math.fsum(x * x for x in xs),
+    "geometric_mean": lambda *xs: math.prod(xs) ** (1 / len(xs)),
+    "scale": lambda x, c: c * x,
+    "hinge_at_1": lambda x: max(x - 1.0, 0.0),
+    "semicircle": lambda x: math.sqrt(4.0 - x * x),
 }
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
 _BINARY |= {ast.Div: operator.truediv, ast.Pow: operator.pow}
