@@ -17,7 +17,8 @@ from microgradnet.testing import Expression, expressions
 sp = require_module("sympy")
 
 REL, ABS = 1e-7, 1e-9
-# Built-in ops only: sympy has no form for user ops that other test modules define.
+# Built-in ops only: user ops that other test modules define are written with math, so their
+# forwards give no sympy form.
 OPS = list(BUILTIN_OPS)
 
 
