@@ -165,15 +165,14 @@ class Op:
         return self.forward(*inputs)
 
     # ----- what the rules cannot say -----
-    def ranges(self, arg: Any = None) -> tuple[InputRange, ...]:
-        """Where test generators keep each input (see ``input_ranges``); ``()`` for a variadic
-        op without ranges."""
+    def ranges(self, arg: Any = None, n_inputs: int | None = None) -> tuple[InputRange, ...]:
+        """Where test generators keep each of ``n_inputs`` inputs (default: the arity): the
+        ``input_ranges``, or else ``domain`` for every input."""
+        n = self.arity if n_inputs is None else n_inputs
         ranges = self.input_ranges
         if callable(ranges):
             return ranges(arg)
-        if ranges or self.arity == VARIADIC:
-            return ranges
-        return (self.domain,) + (None,) * (self.arity - 1)
+        return ranges if ranges else (self.domain,) * n
 
     def label(self, arg: object = None) -> str:
         """Text for the op's node in a drawing, the constant argument included."""

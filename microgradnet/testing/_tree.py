@@ -76,10 +76,7 @@ def in_domain(op: Op, children: Sequence[Node], arg: float | None, shift_up: boo
         arg: its constant argument (``None`` if it takes none).
         shift_up: which way to move an argument that lies too close to a kink.
     """
-    ranges = op.ranges(arg)
-    if not op.input_ranges and op.domain is not None:
-        # A domain hint without ranges of its own (a define_op op's) holds for every input.
-        ranges = (op.domain,) * len(children)
+    ranges = op.ranges(arg, len(children))
     placed = [
         _into_range(child, ranges[i] if i < len(ranges) else None, op)
         for i, child in enumerate(children)
