@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_moons
 
-from microgradnet import Value, _program, compile, define_op, losses, ops
-from microgradnet.compiled import TraceError
+from microgradnet import Value, compile, define_op, grad, losses, ops
+from microgradnet.compiled import TraceError, _kernels
+from microgradnet.compiled._kernels import ELEMENTWISE, VECTORISED
 from microgradnet.engine import apply
 from microgradnet.nn import MLP
 from microgradnet.optim import SGD
@@ -51,7 +52,8 @@ def _values(a: np.ndarray) -> Any:
 
 def compiled_result(
     fn: Callable[..., Any], batch: list[np.ndarray], parameters: list[Value]
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, dict[ops.Op, str]]:
+    """Outputs, gradients as in ``reference``, and how each op ran (``kernel_kinds``)."""
     f = compile(fn, tuple(a[0] for a in batch), parameters=parameters)
     outputs = f(*batch)
     scalar_fn = (lambda *xs: fn(*xs)[0]) if f.output_shape else fn
@@ -62,14 +64,18 @@ def compiled_result(
     grads = np.array([p.grad for p in parameters])
     for p in parameters:
         p.grad = 0.0
-    return outputs.reshape(len(batch[0]), -1), grads
+    return outputs.reshape(len(batch[0]), -1), grads, {**f.kernel_kinds, **g.kernel_kinds}
 
 
-def assert_matches(fn: Callable[..., Any], batch: list[np.ndarray], parameters: list[Value]):
+def assert_matches(
+    fn: Callable[..., Any], batch: list[np.ndarray], parameters: list[Value]
+) -> dict[ops.Op, str]:
+    """Compiled outputs and gradients equal the dynamic engine's; returns the kernel kinds."""
     expected_out, expected_grad = reference(fn, batch, parameters)
-    out, grad = compiled_result(fn, batch, parameters)
+    out, grad, kinds = compiled_result(fn, batch, parameters)
     close(out, expected_out)
     close(grad, expected_grad)
+    return kinds
 
 
 # ----- every op of the table -----
@@ -136,16 +142,32 @@ def test_every_op_matches_the_dynamic_engine(op: ops.Op) -> None:
     low, high = (0.5, 2.0) if positive else (-2.0, 2.0)
     X = rng.uniform(low, high, size=(N, 2))
     w, v = Value(1.3), Value(0.7 if positive else -0.6)
-    assert_matches(op_function(op, w, v), [X], [w, v])
+    kinds = assert_matches(op_function(op, w, v), [X], [w, v])
+    # Every row runs on whole arrays: a row whose rules have no NumPy form (math.* on an input)
+    # would still match above, element by element, and fail here.
+    assert op in kinds
+    assert set(kinds.values()) <= {VECTORISED, "bilinear"}, kinds
 
 
 def test_a_wrong_kernel_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    wrong = _program.Kernel(lambda x, a: np.tanh(x), lambda x, out, a: (1.0 - out,))
-    monkeypatch.setitem(_program._ROWS, ops.TANH, wrong)
+    # A kernel with a wrong derivative, put where the derived kernel of tanh is kept.
+    wrong = _kernels.Kernel(
+        ops.TANH.evaluate, lambda xs, out, arg: (1.0 - out,), VECTORISED, VECTORISED
+    )
+    monkeypatch.setitem(_kernels._CACHE, ops.TANH, wrong)
     w, v = Value(1.3), Value(0.4)
     X = np.random.default_rng(1).uniform(-2, 2, size=(N, 2))
     with pytest.raises(AssertionError):
         assert_matches(op_function(ops.TANH, w, v), [X], [w, v])
+
+
+def test_a_row_without_numpy_rules_runs_element_by_element() -> None:
+    # A row written with math.erf: the dynamic engine runs it, arrays do not.
+    erf = ops.Op("erf", math.erf, lambda x, out: 2.0 / math.sqrt(math.pi) * math.exp(-x * x), "erf")
+    w, v = Value(0.9), Value(-0.4)
+    X = np.random.default_rng(5).uniform(-2, 2, size=(N, 2))
+    kinds = assert_matches(op_function(erf, w, v), [X], [w, v])
+    assert kinds[erf] == ELEMENTWISE
 
 
 # ----- user ops -----
@@ -176,7 +198,109 @@ def test_user_ops_match_the_dynamic_engine() -> None:
             sum_of_squares(w, v),
         ]
 
-    assert_matches(fn, [X], [w, v])
+    kinds = assert_matches(fn, [X], [w, v])
+    assert kinds[cube.op] == kinds[sum_of_squares.op] == VECTORISED
+    assert kinds[x_sin_y.op] == "element-wise forward, vectorised derivative"  # math.sin
+
+
+@define_op(derivative=lambda x, out: ops.exp(-x * x) * (ops.cos(x) - 2.0 * x * ops.sin(x)))
+def bump(x):
+    """Written with operators and the ops helpers: runs on whole arrays."""
+    return ops.exp(-x * x) * ops.sin(x)
+
+
+@define_op(derivative=lambda x, out: 1.0 - math.tanh(x) ** 2)
+def math_tanh(x):
+    """Written with math.tanh: raises on an array, so it runs element by element."""
+    return math.tanh(x)
+
+
+@define_op(derivative=lambda *xs_and_out: tuple(math.cos(x) for x in xs_and_out[:-1]))
+def sum_of_sines(*xs):
+    return math.fsum(math.sin(x) for x in xs)
+
+
+def test_a_user_op_with_ops_helpers_compiles_vectorised() -> None:
+    w, v = Value(0.6), Value(-0.9)
+    X = np.random.default_rng(6).uniform(-2, 2, size=(N, 2))
+    kinds = assert_matches(op_function(bump.op, w, v), [X], [w, v])
+    assert kinds[bump.op] == VECTORISED
+
+
+def test_a_user_op_with_math_functions_falls_back_and_matches() -> None:
+    w, v = Value(0.6), Value(-0.9)
+    X = np.random.default_rng(7).uniform(-2, 2, size=(N, 2))
+    kinds = assert_matches(op_function(math_tanh.op, w, v), [X], [w, v])
+    assert kinds[math_tanh.op] == ELEMENTWISE
+
+    def fn(x: list[Value]) -> list[Value]:
+        return [sum_of_sines(x[0] * w, v, x[1]) * w, sum_of_sines(w, v)]
+
+    kinds = assert_matches(fn, [X], [w, v])
+    assert kinds[sum_of_sines.op] == ELEMENTWISE
+
+
+def test_rules_that_disagree_on_arrays_are_not_trusted() -> None:
+    # Each runs on arrays but computes something else there than on floats: the float rules run.
+    @define_op(derivative=lambda x, out: 2.0 * x)
+    def wrong_on_arrays(x):
+        return x * x if type(x) is float else x * x + 1.0
+
+    @define_op(derivative=lambda x, out: 2.0 * x if type(x) is float else 3.0 * x)
+    def wrong_derivative_on_arrays(x):
+        return x * x
+
+    @define_op(derivative=lambda x, out: 2.0)
+    def doubled_in_place(x):
+        x *= 2.0  # rebinds a float, but changes an array in place
+        return x
+
+    w, v = Value(0.6), Value(-0.9)
+    X = np.random.default_rng(8).uniform(-2, 2, size=(N, 2))
+    expected = {
+        wrong_on_arrays.op: "element-wise forward, vectorised derivative",
+        wrong_derivative_on_arrays.op: "vectorised forward, element-wise derivative",
+        doubled_in_place.op: "element-wise forward, vectorised derivative",
+    }
+    for op, kind in expected.items():
+        kinds = assert_matches(op_function(op, w, v), [X], [w, v])
+        assert kinds[op] == kind, op
+
+
+def test_a_needed_undefined_local_derivative_raises_like_the_engine() -> None:
+    @define_op(
+        derivative=lambda x, step, out: (ops.cos(x), ops.UndefinedGradient("snap: no step grad"))
+    )
+    def snap(x, step):
+        return ops.sin(x) + step * 0.0
+
+    w, step = Value(0.5), Value(0.1)
+    X = np.random.default_rng(9).uniform(-2, 2, size=(N, 1))
+    # the step is a constant here: only w's gradient is asked for, as with grad(y, [w])
+    f = compile(lambda x: snap(x[0] * w, 0.1), (X[0],))
+    f.backward(X, reduction="sum")
+    expected = sum(grad(snap(Value(x) * w, 0.1), [w])[0].data for x in X[:, 0].tolist())
+    close(w.grad, expected)
+    w.grad = 0.0
+    with pytest.raises(ValueError, match="snap: no step grad"):
+        snap(Value(0.3) * w, step).backward()
+    f = compile(lambda x: snap(x[0] * w, step), (X[0],))
+    assert f.kernel_kinds[snap.op] == VECTORISED
+    with pytest.raises(ValueError, match="snap: no step grad"):
+        f.backward(X)
+
+
+def test_backward_scales_by_gradient_like_value_backward() -> None:
+    w = Value(1.5)
+    f = compile(lambda x: (w * x).tanh(), (0.5,))
+    X = np.array([0.2, -0.4, 1.0])
+    loss = f.backward(X, reduction="sum")
+    once = w.grad
+    w.grad = 0.0
+    assert f.backward(X, reduction="sum", gradient=-0.25) == loss  # the loss is not scaled
+    close(w.grad, -0.25 * once)
+    with pytest.raises(TypeError, match="gradient"):
+        f.backward(X, gradient="1")
 
 
 # ----- a whole model -----
