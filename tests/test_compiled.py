@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import math
 import random
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +15,7 @@ import pytest
 from sklearn.datasets import make_moons
 
 from microgradnet import Value, compile, define_op, grad, losses, ops
-from microgradnet.compiled import TraceError, _kernels
+from microgradnet.compiled import TraceError, _kernels, _program
 from microgradnet.compiled._kernels import ELEMENTWISE, VECTORISED
 from microgradnet.engine import apply
 from microgradnet.nn import MLP
@@ -150,11 +153,16 @@ def test_every_op_matches_the_dynamic_engine(op: ops.Op) -> None:
 
 
 def test_a_wrong_kernel_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A kernel with a wrong derivative, put where the derived kernel of tanh is kept.
-    wrong = _kernels.Kernel(
-        ops.TANH.evaluate, lambda xs, out, arg: (1.0 - out,), VECTORISED, VECTORISED
-    )
-    monkeypatch.setitem(_kernels._CACHE, ops.TANH, wrong)
+    # The kernel derived for tanh, its derivative replaced by a wrong one.
+    derive = _program.kernel_for
+
+    def wrong_for_tanh(op: ops.Op, points: Any) -> _kernels.Kernel:
+        kernel = derive(op, points)
+        if op is not ops.TANH:
+            return kernel
+        return dataclasses.replace(kernel, derivative=lambda xs, out, arg: (1.0 - out,))
+
+    monkeypatch.setattr(_program, "kernel_for", wrong_for_tanh)
     w, v = Value(1.3), Value(0.4)
     X = np.random.default_rng(1).uniform(-2, 2, size=(N, 2))
     with pytest.raises(AssertionError):
@@ -238,6 +246,26 @@ def test_a_user_op_with_math_functions_falls_back_and_matches() -> None:
 
     kinds = assert_matches(fn, [X], [w, v])
     assert kinds[sum_of_sines.op] == ELEMENTWISE
+
+
+def _compiled_with_a_new_op() -> tuple[weakref.ref[ops.Op], Any]:
+    @define_op(derivative=lambda x, out: 2.0 * x)
+    def square(x):
+        return x * x
+
+    w = Value(0.5)
+    f = compile(lambda x: square(x * w), (1.0,))
+    assert f.kernel_kinds[square.op] == VECTORISED
+    assert square.op in _kernels._DECIDED
+    return weakref.ref(square.op), f
+
+
+def test_an_op_is_decided_once_and_not_kept_alive() -> None:
+    alive, f = _compiled_with_a_new_op()
+    assert alive() is not None
+    del f
+    gc.collect()
+    assert alive() is None  # the decision does not keep a user op alive
 
 
 def test_rules_that_disagree_on_arrays_are_not_trusted() -> None:

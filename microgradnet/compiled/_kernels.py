@@ -19,8 +19,8 @@ their inputs unchanged, return float arrays of the right shape (a local derivati
 number or an ``UndefinedGradient``) and agree with the float rule: the forward with the traced
 results, each local derivative with the float rule at the traced points, to 1e-12. Otherwise the
 op runs its float rules element by element (slow but exact). The forward and the derivative are
-decided separately, once per op (a weak-keyed cache): every row, built-in or not, takes the same
-path, and a test checks that every built-in row comes out vectorised.
+decided separately, once per op (kept in a weak-keyed dict): every row, built-in or not, takes
+the same path, and a test checks that every built-in row comes out vectorised.
 """
 
 from __future__ import annotations
@@ -75,27 +75,30 @@ class Kernel:
         return f"{self.forward_kind} forward, {self.derivative_kind} derivative"
 
 
-_CACHE: weakref.WeakKeyDictionary[Op, Kernel] = weakref.WeakKeyDictionary()
+# Each op's decision, (forward kind, derivative kind). Only the kinds are kept: a kernel refers to
+# its op, and a value referring to its weak key would keep it alive.
+_DECIDED: weakref.WeakKeyDictionary[Op, tuple[str, str]] = weakref.WeakKeyDictionary()
 
 
 def kernel_for(op: Op, points: Callable[[], Sequence[Point]]) -> Kernel:
-    """The kernel of ``op``, derived on its first use from the traced points ``points()`` gives
+    """The kernel of ``op``, decided on its first use from the traced points ``points()`` gives
     (at least one; see Note [trusting a rule on arrays]) and kept for the op's lifetime."""
-    kernel = _CACHE.get(op)
-    if kernel is None:
-        kernel = _CACHE[op] = _derive(op, points())
-    return kernel
-
-
-def _derive(op: Op, points: Sequence[Point]) -> Kernel:
-    with np.errstate(all="ignore"):
-        forward_ok = _forward_runs_on_arrays(op, points)
-        derivative_ok = _derivative_runs_on_arrays(op, points)
+    kinds = _DECIDED.get(op)
+    if kinds is None:
+        traced = points()
+        with np.errstate(all="ignore"):
+            forward_ok = _forward_runs_on_arrays(op, traced)
+            derivative_ok = _derivative_runs_on_arrays(op, traced)
+        kinds = _DECIDED[op] = (
+            VECTORISED if forward_ok else ELEMENTWISE,
+            VECTORISED if derivative_ok else ELEMENTWISE,
+        )
+    forward_kind, derivative_kind = kinds
     return Kernel(
-        op.evaluate if forward_ok else _forward_per_element(op),
-        op.local_derivatives if derivative_ok else _derivative_per_element(op),
-        VECTORISED if forward_ok else ELEMENTWISE,
-        VECTORISED if derivative_ok else ELEMENTWISE,
+        op.evaluate if forward_kind == VECTORISED else _forward_per_element(op),
+        op.local_derivatives if derivative_kind == VECTORISED else _derivative_per_element(op),
+        forward_kind,
+        derivative_kind,
     )
 
 
