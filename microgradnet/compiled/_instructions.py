@@ -117,10 +117,13 @@ class KernelInstruction(Instruction):
     """An instruction running an op's kernel: its forward on the inputs' arrays, then its local
     derivatives times the output's gradient, added into each input's gradient."""
 
-    def __init__(self, op: Op, arg: Any, kernel: Kernel, out: slice, out_batch: bool) -> None:
+    def __init__(
+        self, op: Op, arg: Any, kernel: Kernel, out: slice, out_batch: bool, needs_grad: list[bool]
+    ) -> None:
         self.op, self.arg, self.kernel, self.out, self.out_batch = op, arg, kernel, out, out_batch
         self.kind = kernel.kind
-        self.needs_grad: list[bool] = []
+        self.needs_grad = needs_grad
+        self.any_needed = any(needs_grad)
         self.saved: tuple[list[Any], Any] = ([], None)  # the inputs and output of the last run
 
     def local_derivatives(self) -> tuple[Any, ...]:
@@ -147,11 +150,17 @@ class Elementwise(KernelInstruction):
     input."""
 
     def __init__(
-        self, op: Op, arg: Any, kernel: Kernel, operands: list[Operand], out: slice, out_batch: bool
+        self,
+        op: Op,
+        arg: Any,
+        kernel: Kernel,
+        operands: list[Operand],
+        out: slice,
+        out_batch: bool,
+        needs_grad: list[bool],
     ) -> None:
-        super().__init__(op, arg, kernel, out, out_batch)
+        super().__init__(op, arg, kernel, out, out_batch, needs_grad)
         self.operands = operands
-        self.needs_grad = [False] * len(operands)
 
     def forward(self, S: np.ndarray, B: np.ndarray) -> None:
         xs = [o.gather(S, B) for o in self.operands]
@@ -160,7 +169,7 @@ class Elementwise(KernelInstruction):
         self.saved = (xs, out)
 
     def backward(self, S: np.ndarray, B: np.ndarray, GS: np.ndarray, GB: np.ndarray) -> None:
-        if not any(self.needs_grad):
+        if not self.any_needed:
             return
         g = (GB if self.out_batch else GS)[self.out]
         for operand, local, needed in zip(
@@ -175,11 +184,17 @@ class Variadic(KernelInstruction):
     are the op's inputs."""
 
     def __init__(
-        self, op: Op, arg: Any, kernel: Kernel, operand: Operand, out: slice, out_batch: bool
+        self,
+        op: Op,
+        arg: Any,
+        kernel: Kernel,
+        operand: Operand,
+        out: slice,
+        out_batch: bool,
+        needs_grad: list[bool],
     ) -> None:
-        super().__init__(op, arg, kernel, out, out_batch)
+        super().__init__(op, arg, kernel, out, out_batch, needs_grad)
         self.operand = operand
-        self.needs_grad = [False] * operand.shape[1]
 
     def forward(self, S: np.ndarray, B: np.ndarray) -> None:
         values = self.operand.gather(S, B)
@@ -189,7 +204,7 @@ class Variadic(KernelInstruction):
         self.saved = (xs, out)
 
     def backward(self, S: np.ndarray, B: np.ndarray, GS: np.ndarray, GB: np.ndarray) -> None:
-        if not any(self.needs_grad):
+        if not self.any_needed:
             return
         g = (GB if self.out_batch else GS)[self.out]
         passed = [
@@ -221,11 +236,12 @@ class Dot(Instruction):
         dense: bool,
         out: slice,
         out_batch: bool,
+        needs_grad: list[bool],
     ) -> None:
         self.op, self.w, self.x, self.b, self.out, self.out_batch = op, w, x, b, out, out_batch
         # dense: w gathers as (k, m) from the shared store, x as (m, N) (one row of slots)
         self.dense = dense
-        self.needs_grad = [False, False, False]
+        self.needs_grad = needs_grad  # weights, inputs, bias
         self.saved: tuple[Any, ...] = ()
 
     def forward(self, S: np.ndarray, B: np.ndarray) -> None:

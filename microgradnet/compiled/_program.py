@@ -210,14 +210,12 @@ class _Layout:
         if op.bilinear and op.arity == VARIADIC:
             return self.dot()
         kernel = kernel_for(op, lambda: self.points(spread(of_op[op], POINTS_PER_OP)))
-        instruction: KernelInstruction
+        needs_grad = [self.needed(j) for j in range(n_inputs)]
         if op.arity == VARIADIC:
-            instruction = Variadic(op, arg, kernel, self.operand(slice(None)), out, out_batch)
-        else:
-            operands = [self.operand(j) for j in range(n_inputs)]
-            instruction = Elementwise(op, arg, kernel, operands, out, out_batch)
-        instruction.needs_grad = [self.needed(j) for j in range(n_inputs)]
-        return instruction
+            everything = self.operand(slice(None))
+            return Variadic(op, arg, kernel, everything, out, out_batch, needs_grad)
+        operands = [self.operand(j) for j in range(n_inputs)]
+        return Elementwise(op, arg, kernel, operands, out, out_batch, needs_grad)
 
     def dot(self) -> Dot:
         """``w·x + b`` over the group: ``(w..., x..., b)`` with an optional bias last."""
@@ -238,9 +236,8 @@ class _Layout:
             w, x = self.operand(ws), self.operand(xs)
         has_bias = n_inputs % 2 == 1
         b = self.operand(-1) if has_bias else None
-        instruction = Dot(self.op, w, x, b, dense, self.out, self.out_batch)
-        instruction.needs_grad = [self.needed(ws), self.needed(xs), has_bias and self.needed(-1)]
-        return instruction
+        needs_grad = [self.needed(ws), self.needed(xs), has_bias and self.needed(-1)]
+        return Dot(self.op, w, x, b, dense, self.out, self.out_batch, needs_grad)
 
 
 def _arg_key(arg: Any) -> Any:
