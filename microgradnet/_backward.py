@@ -6,9 +6,10 @@ how a node stores its inputs (two slots, see ``Value.__slots__``) but never the 
 
 Note [what the walk skips]
 A leaf passes nothing on, so leaves are left out of the order; their gradients are read from the
-dict. A gradient of exactly 0 passes nothing on, so such a node is skipped; and a local
-derivative of exactly 0 (an inactive relu, the smaller inputs of a max) passes nothing on, so
-for a gating op the order does not even descend there. What lies only behind such a node keeps
+dict. A gradient of exactly 0 passes nothing on, so such a node is skipped; and so does a local
+derivative of exactly 0. Two kinds of row say where theirs are 0 without calling the rule, and
+the order does not even descend there: a gating op (relu) wherever its output is 0, a selecting
+op (max) for every input but the one it chose. What lies only behind such a node keeps
 a gradient of 0. An undefined local derivative (``ops.UndefinedGradient``) spreads through sums
 and products and is reported only if it reaches a gradient that is actually returned.
 
@@ -118,12 +119,8 @@ def order_and_grads(root: Any, skip: Collection[Any] = ()) -> tuple[list[Any], d
                 x = node._y
             elif arity == 1:
                 x = node._x
-                if (
-                    op.gates
-                    and x not in grads
-                    and not op.local_derivatives((x.data,), node.data, node._y)[0]
-                ):
-                    break  # a dead relu passes nothing on
+                if op.gates and not node.data and x not in grads:
+                    break  # a relu whose output is 0 passes nothing on
             else:
                 _push_variadic_inputs(node, op, grads, tuples_seen, push)
                 break
@@ -143,7 +140,7 @@ def _push_variadic_inputs(
 ) -> None:
     """order_and_grads for a node of any number of inputs (sum, max, dot), in input order."""
     inputs: Iterable[Any]
-    if op.gates:
+    if op.selects:
         parents = node.parents
         local = op.local_derivatives([x.data for x in parents], node.data)
         inputs = [x for x, d in zip(parents, local, strict=True) if d]
@@ -151,13 +148,14 @@ def _push_variadic_inputs(
         weights, xs = node._x, node._y
         new_weights = id(weights) not in tuples_seen
         new_inputs = id(xs) not in tuples_seen
-        tuples_seen.update((id(weights), id(xs)))
+        if not (new_weights or new_inputs):
+            return  # the common case in a batch: both tuples already looked through
+        tuples_seen.add(id(weights))
+        tuples_seen.add(id(xs))
         n = len(xs)
-        inputs = [
-            *(weights[:n] if new_weights else ()),
-            *(xs if new_inputs else ()),
-            *(weights[n:] if new_weights else ()),
-        ]
+        inputs = (weights[:n] if new_weights else ()) + (xs if new_inputs else ())
+        if new_weights:
+            inputs += weights[n:]
     else:
         inputs = node._x
     for x in inputs:
@@ -199,6 +197,8 @@ def _walk_floats(order: list[Any], grads: dict[Any, Any]) -> None:
                 if dy:
                     grads[y] += dy * g
             elif arity == 1:
+                if op.gates and not node.data:
+                    continue  # Note [what the walk skips]
                 x = node._x
                 (dx,) = op.local_derivatives((x.data,), node.data, node._y)
                 if dx:

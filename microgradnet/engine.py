@@ -239,7 +239,9 @@ class Value(ValueFunctions, record=_node, lift_all=_lift_all):
     grad: float
 
     def __init__(self, data: float, label: str = "") -> None:
-        self.label = label
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a str, got {type(label).__name__}")
+        self._label = label
         self.data = to_float(data, "Value data")
         self.grad = 0.0
         self._op: Op | None = None

@@ -118,8 +118,10 @@ class Op:
         linear: the local derivatives are constants (add, sub, neg): ``fixed_derivative``
             holds them, evaluated once here (and ``passes_gradient_on`` says whether they are
             all exactly 1, as for add).
-        gates: some local derivatives are often exactly 0 (relu below 0, every input of a max
-            but the largest).
+        gates: where the output is exactly 0, so is every local derivative (relu below 0):
+            backward passes nothing on from such a node and does not even look behind it.
+        selects: the gradient goes to one input, every other local derivative being exactly 0
+            (max): backward looks behind the chosen input only.
         bilinear: a product whose local derivative for each factor is the other factor:
             ``x * y``, or a variadic ``Σ wᵢ·xᵢ`` over its first and second halves of inputs plus
             an optional last input, a bias (d/dwᵢ = xᵢ, d/dxᵢ = wᵢ, d/db = 1).
@@ -142,6 +144,7 @@ class Op:
     function: str | None = None
     linear: bool = False
     gates: bool = False
+    selects: bool = False
     bilinear: bool = False
     local_derivatives: Callable[..., tuple[Any, ...]] = field(init=False, repr=False)
     fixed_derivative: Any = field(init=False, default=None, repr=False)
@@ -289,7 +292,7 @@ LEAKY_RELU = Op("leaky_relu", lambda x, slope: where(x > 0.0, x, slope * x),
 
 # ----- fused n-ary nodes -----
 SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)
-MAX = Op("max", maximum, _d_max, "max", VARIADIC, ties_are_kinks=True, gates=True)
+MAX = Op("max", maximum, _d_max, "max", VARIADIC, ties_are_kinks=True, selects=True)
 # dot(w..., x..., b): a neuron's weighted sum w·x + b as one node (the bias is optional).
 DOT = Op("dot", _dot, _d_dot, "w·x + b", VARIADIC, bilinear=True)
 # fmt: on

@@ -33,7 +33,7 @@ def _may_reorder(root: Value) -> bool:
         op = node.op_record
         if op is None:
             continue
-        if op.gates:
+        if op.gates or op.selects:
             return True
         parents = node.parents
         if len(set(parents)) != len(parents) and len(parents) > 2:
