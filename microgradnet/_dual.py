@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import sys
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -75,7 +76,8 @@ class UndefinedGradient:
 
 # ----- finding the backend of an argument -----
 def _library(name: str) -> ModuleType:
-    return importlib.import_module(name)
+    module = sys.modules.get(name)  # already imported: no import machinery per call
+    return module if module is not None else importlib.import_module(name)
 
 
 _BACKEND_OF_TYPE: dict[type, str] = {float: "float", int: "float", bool: "float"}

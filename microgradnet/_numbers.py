@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 
-__all__ = ["real_or_none", "to_float"]
+__all__ = ["real_or_none", "short", "to_float"]
 
 
 def real_or_none(x: object) -> float | None:
@@ -30,3 +30,9 @@ def to_float(x: object, what: str) -> float:
             f"got {type(x).__name__}"
         )
     return value
+
+
+def short(x: float) -> str:
+    """Six significant digits, still reading as a float (``2.0``, not ``2``)."""
+    text = f"{x:.6g}"
+    return text if any(c in text for c in ".einn") else text + ".0"

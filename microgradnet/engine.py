@@ -24,7 +24,7 @@ from ._functions import ValueFunctions
 from ._grad_mode import is_grad_enabled, no_grad, watch_no_grad_blocks
 from ._grad_mode import state as _grad_mode
 from ._graph import leading_to, topological_order
-from ._numbers import real_or_none, to_float
+from ._numbers import real_or_none, short, to_float
 from .ops import Op
 
 __all__ = [
@@ -417,7 +417,7 @@ class Value(ValueFunctions, record=_node, lift_all=_lift_all):
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={_short(self.data)}, grad={_short(self.grad)}{label})"
+        return f"Value(data={short(self.data)}, grad={short(self.grad)}{label})"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         # Jupyter shows a small graph as a drawing; anything going wrong falls back to text.
@@ -433,9 +433,3 @@ _VALUE = (Value,)  # object.__new__(*_VALUE) builds no argument tuple per node
 _ADD, _MUL = ops.ADD, ops.MUL
 # Draws a Value for Jupyter; set by the package's __init__ (viz draws, the engine does not).
 display_hook: Callable[[Value], dict[str, Any]] | None = None
-
-
-def _short(x: float) -> str:
-    """Six significant digits, still reading as a float (``2.0``, not ``2``)."""
-    text = f"{x:.6g}"
-    return text if any(c in text for c in ".einn") else text + ".0"
