@@ -11,6 +11,7 @@ rather than 2n nodes, and a sum of any length is one node.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
 
@@ -173,6 +174,7 @@ def _weighted_sums(
     # the rows of a layer share one tuple of inputs.
     one_row = who == "Value.dot"
     x = _lift_all(inputs, f"{who} inputs")
+    x_data = [v.data for v in x]
     sums = []
     for i, (w, bias) in enumerate(zip(weights, biases, strict=True)):
         row = _lift_all(w, f"{who} weights" if one_row else f"{who} weights[{i}]")
@@ -181,8 +183,10 @@ def _weighted_sums(
             if one_row:
                 sizes = f"{len(row)} weights but {len(x)} inputs"
             raise ValueError(f"{who}: {sizes} (they must match)")
+        # ops.DOT's forward, its very expression (a convolution makes a dot node per pixel)
+        data = sum(map(operator.mul, [v.data for v in row], x_data), 0.0)
         if bias is not None:
             row = (*row, *_lift_all([bias], f"{who} bias" if one_row else f"{who} biases[{i}]"))
-        data = ops.DOT.evaluate([v.data for v in (*row[: len(x)], *x, *row[len(x) :])])
+            data += row[-1].data
         sums.append(_record(ops.DOT, data, row, x))
     return sums

@@ -168,7 +168,10 @@ def _lift(x: object) -> Value | None:
 
 def _lift_all(values: Iterable[Operand], what: str) -> tuple[Value, ...]:
     items = tuple(values)
-    if all(type(v) is Value for v in items):  # the common case inside a network
+    for v in items:
+        if type(v) is not Value:
+            break
+    else:  # all Values already: the common case inside a network
         return items  # type: ignore[return-value]
     lifted = []
     for v in items:
