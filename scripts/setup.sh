@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up: a .venv with microgradnet and its extras, Graphviz's `dot`, and (for the
 # browser tests) Chromium. A warm run compares a checksum and returns at once.
-#   MICROGRADNET_EXTRAS  extras to install (default: dev,bench,jupyter)
+#   MICROGRADNET_EXTRAS  extras to install (default: dev,bench,jupyter,docs)
 #   PYTHON               interpreter for the venv (default: python3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 STAMP=$VENV/.setup-stamp
-EXTRAS=${MICROGRADNET_EXTRAS:-dev,bench,jupyter}
+EXTRAS=${MICROGRADNET_EXTRAS:-dev,bench,jupyter,docs}
 
 # Installs Debian packages when we may (root, or passwordless sudo); otherwise says what to do.
 apt_install() {
