@@ -10,33 +10,63 @@ Nothing here mutates a model: callers validate first, then assign.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import numbers
 import os
-import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from ._files import write_text
 
 __all__ = ["FORMAT", "VERSION", "StateDictError", "checked_state", "read_state", "write_state"]
 
 FORMAT = "microgradnet.state_dict"
 VERSION = 1
+# A message stays short whatever the file holds: at most this many names (the rest are counted),
+# each shown to at most _MAX_SHOWN_CHARS characters.
+_MAX_SHOWN_NAMES = 10
+_MAX_SHOWN_CHARS = 80
 
 
 class StateDictError(ValueError):
     """A state dict or a saved file that does not fit the model; the model was left unchanged."""
 
 
-def _number_or_none(x: object) -> float | None:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        return None
-    return float(x)
+def _short(text: str) -> str:
+    return text if len(text) <= _MAX_SHOWN_CHARS else text[: _MAX_SHOWN_CHARS - 1] + "…"
 
 
-def _names(keys: Iterable[object]) -> str:
-    return ", ".join(repr(k) for k in keys)
+def _shown(x: object) -> str:
+    """``repr(x)`` of a name or a number, shortened; a long string is cut before its repr."""
+    if isinstance(x, str):
+        return _short(repr(x[:_MAX_SHOWN_CHARS]))
+    if isinstance(x, int | float | None):
+        return _short(repr(x)) if not isinstance(x, int) or x.bit_length() < 256 else "a huge int"
+    return type(x).__name__  # never the repr of a container: it may be nested thousands deep
+
+
+def _listed(items: Sequence[str], total: int) -> str:
+    more = total - len(items)
+    return ", ".join(items) + (f" and {more} more" if more > 0 else "")
+
+
+def _names(keys: Sequence[object]) -> str:
+    return _listed([_shown(k) for k in keys[:_MAX_SHOWN_NAMES]], len(keys))
+
+
+def _problem(name: str, raw: object) -> str | None:
+    """What is wrong with ``raw`` as a parameter's value, or ``None``."""
+    if isinstance(raw, bool) or not isinstance(raw, numbers.Real):
+        shown = f" {_shown(raw)}" if isinstance(raw, str) else ""
+        return f"{_shown(name)} is {type(raw).__name__}{shown}, expected a real number"
+    try:
+        value = float(raw)
+    except (OverflowError, ValueError, TypeError):  # e.g. an integer of 400 digits
+        return f"{_shown(name)} is a {type(raw).__name__} too large for a float"
+    if not math.isfinite(value):
+        return f"{_shown(name)} is {value!r}, expected a finite number"
+    return None
 
 
 def checked_state(names: list[str], state: object, owner: str) -> dict[str, float]:
@@ -61,24 +91,26 @@ def checked_state(names: list[str], state: object, owner: str) -> dict[str, floa
     unexpected = [k for k in state if k not in expected]
     values: dict[str, float] = {}
     bad: list[str] = []
+    n_bad = 0
     for name in names:
         if name not in state:
             continue
         raw = state[name]
-        value = _number_or_none(raw)
-        if value is None:
-            bad.append(f"{name!r} is {type(raw).__name__} {raw!r:.40}, expected a real number")
-        elif not math.isfinite(value):
-            bad.append(f"{name!r} is {value!r}, expected a finite number")
-        else:
-            values[name] = value
+        problem = _problem(name, raw)
+        if problem is None:
+            values[name] = float(raw)
+            continue
+        n_bad += 1
+        if len(bad) < _MAX_SHOWN_NAMES:
+            bad.append(problem)
     problems = []
     if missing:
         problems.append(f"missing key(s): {_names(missing)}")
     if unexpected:
         problems.append(f"unexpected key(s): {_names(unexpected)}")
     if bad:
-        problems.append(f"bad value(s): {'; '.join(bad)}")
+        more = f" and {n_bad - len(bad)} more" if n_bad > len(bad) else ""
+        problems.append(f"bad value(s): {'; '.join(bad)}{more}")
     if problems:
         raise StateDictError(
             f"error(s) loading state dict into {owner} ({len(names)} parameters); "
@@ -107,23 +139,8 @@ def write_state(path: str | os.PathLike[str], module: str, state: Mapping[str, f
         "num_parameters": len(state),
         "parameters": dict(state),
     }
-    target = os.path.abspath(os.fspath(path))
-    directory, filename = os.path.split(target)
-    fd, temporary = tempfile.mkstemp(prefix=f".{filename}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            json.dump(document, file, indent=1, allow_nan=False)
-            file.write("\n")
-            file.flush()
-            os.fsync(file.fileno())
-        # mkstemp creates the file private (0600); a saved model is an ordinary file.
-        mode = os.stat(target).st_mode & 0o777 if os.path.exists(target) else 0o644
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    # The one atomic write (Note [atomic writes] in _files): a symlink's target is replaced.
+    write_text(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
 
 
 def read_state(path: str | os.PathLike[str]) -> tuple[Mapping[str, Any], str]:
@@ -134,23 +151,28 @@ def read_state(path: str | os.PathLike[str]) -> tuple[Mapping[str, Any], str]:
         StateDictError: the file is not JSON, or not a microgradnet state dict of a known version.
     """
     where = os.fspath(path)
+    with open(where, "rb") as file:
+        content = file.read()
     try:
-        with open(where, encoding="utf-8") as file:
-            document = json.load(file)
-    except json.JSONDecodeError as error:
-        raise StateDictError(f"{where}: not a valid JSON file ({error})") from None
+        document = json.loads(content.decode("utf-8"))
     except UnicodeDecodeError:
         raise StateDictError(f"{where}: not a text (JSON) file") from None
+    except json.JSONDecodeError as error:
+        raise StateDictError(f"{where}: not a valid JSON file ({error})") from None
+    except RecursionError:
+        raise StateDictError(f"{where}: not a state dict (JSON nested too deeply)") from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise StateDictError(f"{where}: not a valid JSON file ({_short(str(error))})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise StateDictError(f"{where}: not a microgradnet state dict (no format {FORMAT!r} tag)")
     version = document.get("version")
-    if version != VERSION:
+    if type(version) is not int or version != VERSION:
         raise StateDictError(
-            f"{where}: unsupported format version {version!r}; this microgradnet reads "
+            f"{where}: unsupported format version {_shown(version)}; this microgradnet reads "
             f"version {VERSION}"
         )
     parameters = document.get("parameters")
     if not isinstance(parameters, dict):
         raise StateDictError(f"{where}: 'parameters' must be a JSON object of names to numbers")
     module = document.get("module")
-    return parameters, module if isinstance(module, str) else "?"
+    return parameters, _short(module) if isinstance(module, str) else "?"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import random
 import shutil
+import subprocess
+from pathlib import Path
 from types import ModuleType
 
 import matplotlib
@@ -27,6 +30,15 @@ settings.register_profile(
 settings.register_profile(
     "dev", deadline=None, max_examples=300, suppress_health_check=[HealthCheck.too_slow]
 )
+# "fuzz": the fuzzing suite (tests/test_fuzz_*.py) run long, hunting for new failures
+# (HYPOTHESIS_PROFILE=fuzz .venv/bin/python -m pytest tests/test_fuzz_*.py).
+settings.register_profile(
+    "fuzz",
+    deadline=None,
+    max_examples=10_000,
+    suppress_health_check=list(HealthCheck),
+    print_blob=True,
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 IN_CI = bool(os.environ.get("CI"))
@@ -45,6 +57,29 @@ def require_dot() -> None:
         if IN_CI:
             pytest.fail("Graphviz's `dot` is not installed: run scripts/setup.sh")
         pytest.skip("Graphviz's `dot` is not installed")
+
+
+@functools.cache
+def _unshare_prefix() -> tuple[str, ...] | None:
+    """How to run a command in a mount namespace of its own, if this machine allows it."""
+    if shutil.which("unshare") is None:
+        return None
+    for prefix in (("unshare", "--mount"), ("unshare", "--user", "--map-root-user", "--mount")):
+        probe = [*prefix, "sh", "-c", "mount -t tmpfs -o size=16k tmpfs /mnt 2>/dev/null"]
+        if subprocess.run(probe, capture_output=True, check=False).returncode == 0:
+            return prefix
+    return None
+
+
+def in_small_filesystem(folder: Path, size_kib: int, command: list[str]) -> list[str]:
+    """``command`` run with ``folder`` a fresh file system of ``size_kib`` KiB: a disk that fills
+    up for real. The mount lives in a namespace of the command's own and goes with it. Skips
+    where mounting is not allowed (no root and no user namespaces)."""
+    prefix = _unshare_prefix()
+    if prefix is None:
+        pytest.skip("cannot mount a small tmpfs here (needs root or user namespaces)")
+    mount = f'mount -t tmpfs -o size={size_kib}k tmpfs "$0" && cd "$0" && exec "$@"'
+    return [*prefix, "sh", "-c", mount, str(folder), *command]
 
 
 @pytest.fixture(autouse=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from fractions import Fraction
 
 import pytest
 
@@ -188,7 +189,7 @@ def test_load_of_binary_or_missing_file(model: MLP, tmp_path) -> None:
     assert _snapshot(model) == before
 
 
-@pytest.mark.parametrize("failing", ["json.dump", "os.replace", "os.fsync"])
+@pytest.mark.parametrize("failing", ["json.dumps", "os.replace", "os.fsync"])
 def test_a_save_failing_midway_leaves_the_old_file_intact(
     model: MLP, tmp_path, monkeypatch, failing
 ) -> None:
@@ -198,8 +199,6 @@ def test_a_save_failing_midway_leaves_the_old_file_intact(
     model.layers[0].neurons[0].b.data = 123.0
 
     def fail(*args, **kwargs):
-        if failing == "json.dump" and len(args) > 1:
-            args[1].write('{"format": "microgradnet.state_dict", "ver')  # a partial write
         raise OSError(f"simulated failure in {failing}")
 
     module_name, attribute = failing.split(".")
@@ -230,3 +229,86 @@ def test_saved_file_is_readable_by_others(model: MLP, tmp_path) -> None:
     path = tmp_path / "model.json"
     model.save(path)
     assert path.stat().st_mode & 0o644 == 0o644
+
+
+def _tagged(parameters_json: str) -> str:
+    return (
+        '{"format": "microgradnet.state_dict", "version": 1, "parameters": ' + parameters_json + "}"
+    )
+
+
+MALFORMED = {
+    "nesting bomb": "[" * 100_000 + "]" * 100_000,
+    "nested parameters": _tagged('{"layers.0.neurons.0.b": ' + "[" * 50_000 + "]" * 50_000 + "}"),
+    "400-digit integer": _tagged('{"layers.0.neurons.0.b": ' + "9" * 400 + "}"),
+    "5000-digit integer": _tagged('{"layers.0.neurons.0.b": ' + "9" * 5000 + "}"),
+    "huge exponent": _tagged('{"layers.0.neurons.0.b": 1e999999}'),
+    "version true": _document(MLP(2, [3, 1], seed=0)).replace('"version": 1', '"version": true'),
+    "version 1.0": _document(MLP(2, [3, 1], seed=0)).replace('"version": 1', '"version": 1.0'),
+    "lone surrogate": _tagged('{"\\ud800": 1.0}'),
+    "not UTF-8": '{"format": "\xff"}',
+    "NUL bytes": "\x00" * 100,
+}
+
+
+@pytest.mark.parametrize("content", list(MALFORMED.values()), ids=list(MALFORMED))
+def test_every_malformed_file_is_a_state_dict_error_naming_it(
+    model: MLP, tmp_path, content: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content.encode("utf-8", "surrogateescape"))
+    before = _snapshot(model)
+    with pytest.raises(StateDictError) as info:
+        model.load(path)
+    assert str(path) in str(info.value)
+    assert len(str(info.value)) < 1000
+    assert _snapshot(model) == before
+
+
+def test_messages_stay_short_whatever_the_file_holds(model: MLP, tmp_path) -> None:
+    state = model.state_dict()
+    state["k" * 20_000_000] = 1.0  # a 20 MB key
+    for i in range(100_000):
+        state[f"extra.{i}"] = 0.0
+    state["layers.0.neurons.0.b"] = "v" * 1_000_000
+    del state["layers.0.neurons.1.b"]
+    with pytest.raises(StateDictError) as info:
+        model.load_state_dict(state)
+    message = str(info.value)
+    assert len(message) < 2000
+    assert "kkkk" in message and "and 99991 more" in message and "layers.0.neurons.1.b" in message
+    path = tmp_path / "big.json"
+    path.write_text(
+        _document(model, parameters=state, module="M" * 10_000_000, version="v" * 10**6)
+    )
+    with pytest.raises(StateDictError) as info:
+        model.load(path)
+    assert len(str(info.value)) < 1000 and "version" in str(info.value)
+    path.write_text(_document(model, parameters=state, module="M" * 10_000_000))
+    with pytest.raises(StateDictError) as info:
+        model.load(path)
+    assert len(str(info.value)) < 3000 and str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [10**400, -(10**5000), Fraction(10**400, 3), True, "1.0", [1.0], {"a": 1}, None, complex(1, 0)],
+    ids=["400 digits", "5000 digits", "fraction", "bool", "str", "list", "dict", "None", "complex"],
+)
+def test_load_state_dict_refuses_values_that_are_not_finite_floats(model: MLP, value) -> None:
+    state = {**model.state_dict(), "layers.0.neurons.0.b": value}
+    before = _snapshot(model)
+    with pytest.raises(StateDictError, match=r"layers\.0\.neurons\.0\.b"):
+        model.load_state_dict(state)
+    assert _snapshot(model) == before
+
+
+def test_saving_through_a_symlink_keeps_the_link(model: MLP, tmp_path) -> None:
+    (tmp_path / "runs").mkdir()
+    target = tmp_path / "runs" / "model-3.json"
+    target.write_text("old")
+    link = tmp_path / "latest.json"
+    link.symlink_to("runs/model-3.json")
+    model.save(link)
+    assert link.is_symlink()
+    assert MLP(2, [3, 1], seed=9).load(target).state_dict() == model.state_dict()

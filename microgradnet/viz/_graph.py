@@ -10,6 +10,7 @@ from typing import Any
 import graphviz
 
 from .. import ops
+from .._files import write_bytes
 from .._graph import GraphLimitExceeded, topological_order
 from ..engine import Value
 
@@ -311,6 +312,8 @@ def render(
     Raises:
         ValueError: unknown format or suffix.
         RuntimeError: Graphviz's ``dot`` is not installed (the message says how to install it).
+        OSError: the file cannot be written (the message names it); the write is atomic, so an
+            existing file is left as it was.
 
     Example:
         >>> render(out, "graph.svg")  # doctest: +SKIP
@@ -327,9 +330,7 @@ def render(
         digraph = root_or_digraph
     else:
         digraph = draw_dot(_check_root(root_or_digraph, "render"), **draw_kwargs)
-    data = pipe(digraph, fmt)
-    path.write_bytes(data)
-    return path
+    return write_bytes(path, pipe(digraph, fmt))
 
 
 def value_mimebundle(value: Value) -> dict[str, str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import graphviz
 
+from .._files import write_text
 from ..engine import Value
 from ._graph import DEFAULT_MAX_NODES, build, fmt, node_names, pipe, prepare
 from ._page import iframe_height, page
@@ -181,10 +182,13 @@ class BackpropPlayer:
         self._height = height
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the page to ``path`` (UTF-8) and return it as a ``Path``."""
-        path = Path(path)
-        path.write_text(self.html, encoding="utf-8")
-        return path
+        """Write the page to ``path`` (UTF-8), atomically, and return it as a ``Path``.
+
+        Raises:
+            OSError: the file cannot be written (the message names it); an existing file is
+                left as it was.
+        """
+        return write_text(path, self.html)
 
     def __str__(self) -> str:
         return self.html
