@@ -395,3 +395,47 @@ def test_player_page_in_chromium(browser, tmp_path, build, screenshot):
         page.close()
     assert problems == []
     assert requests == [(tmp_path / "player.html").as_uri()]
+
+
+HOSTILE = ["%%SVG%%", "%%DATA%%", "%%TITLE%%", "</script><script>window.pwned = 1</script>", "<!--"]
+
+
+def hostile_graph() -> Value:
+    """A graph whose labels (and the player's title) are the page's own placeholders and
+    markup that would end its script block."""
+    a, b = Value(2.0, label=HOSTILE[0]), Value(-3.0, label=HOSTILE[1])
+    c = a * b
+    c.label = HOSTILE[3]
+    out = (c + Value(1.0, label=HOSTILE[4])).tanh()
+    out.label = HOSTILE[2]
+    return out
+
+
+def test_placeholders_and_markup_in_titles_and_labels_stay_text():
+    require_dot()
+    page = backprop_html(hostile_graph(), title="%%SVG%% and %%DATA%%")
+    assert page.count("<svg") == 1  # the graph once: no placeholder was filled twice
+    assert page.count('id="mg-data"') == 1
+    assert "<title>%%SVG%% and %%DATA%%</title>" in page
+    data = re.search(r'<script type="application/json" id="mg-data">(.*?)</script>', page, re.S)
+    assert data is not None and "<" not in data.group(1)  # nothing in it can end the block
+    assert "window.pwned" not in page.replace("&lt;/script&gt;&lt;script&gt;window.pwned", "")
+
+
+def test_the_hostile_page_in_chromium(browser, tmp_path):
+    root = hostile_graph()
+    page, problems, _ = open_player(browser, root, tmp_path / "player.html")
+    try:
+        assert page.title() == f"Backpropagation step by step: {HOSTILE[2]}"
+        page.keyboard.press("End")
+        n = len(backward_order(root))
+        assert page.inner_text("#mg-counter") == f"Step {n} of {n}"
+        assert page.evaluate("() => window.pwned === undefined")
+        shown = page.evaluate(
+            "() => [...document.querySelectorAll('g.node text')].map(t => t.textContent)"
+        )
+        for label in HOSTILE:
+            assert label in shown
+    finally:
+        page.close()
+    assert problems == []

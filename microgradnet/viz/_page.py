@@ -31,14 +31,16 @@ def page(title: str, svg: str, data: dict[str, Any]) -> str:
         data: ``{"frames": [...], "grads": {id: "grad 0.5", ...}}``, one frame per step:
             ``{"node": id, "op": id or None, "inputs": [ids], "edges": [ids], "caption": html}``.
     """
-    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
-    return (
-        _TEMPLATE.replace("%%TITLE%%", html.escape(title))
-        .replace("%%SVG%%", svg)
-        .replace("%%DATA%%", payload)
-    )
+    # Inside a <script> block only "</script" or "<!--" could end or confuse it: no "<" is left
+    # (JSON reads the escape back as the same character).
+    payload = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
+    pieces = {"TITLE": html.escape(title), "SVG": svg, "DATA": payload}
+    # One pass over the template: what is put in is never searched for placeholders, so a title
+    # or a label reading "%%SVG%%" stays that text.
+    return _PLACEHOLDER.sub(lambda match: pieces[match.group(1)], _TEMPLATE)
 
 
+_PLACEHOLDER = re.compile(r"%%(TITLE|SVG|DATA)%%")
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
