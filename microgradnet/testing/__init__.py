@@ -1,6 +1,8 @@
 """Hypothesis strategies for gradient tests: ``values()``, ``expressions()``, ``mlps()``.
 
-Plus :func:`check_op`, which gradchecks a user op over many generated points in one line. This is
+Plus :func:`check_op`, which gradchecks a user op over many generated points in one line, and
+:func:`check_engine`, which checks another scalar autograd engine (a micrograd of your own)
+against central differences and microgradnet, op by op and graph shape by shape. This is
 the only package that imports Hypothesis, an optional dependency: ``pip install
 'microgradnet[testing]'`` (which also installs sympy, used by :meth:`Expression.sympy`).
 
@@ -29,12 +31,17 @@ except ImportError as error:  # pragma: no cover - exercised only without hypoth
         "pip install 'microgradnet[testing]'"
     ) from error
 
+from ._check_engine import check_engine as check_engine
 from ._check_op import check_op as check_op
+from ._engine import Adapter as Adapter
 from ._expression import Expression as Expression
 from ._expressions import MAX_INPUT as MAX_INPUT
 from ._expressions import expressions as expressions
 from ._mlps import MLPExample as MLPExample
 from ._mlps import mlps as mlps
+from ._report import EngineCheck as EngineCheck
+from ._report import EngineCheckError as EngineCheckError
+from ._report import EngineReport as EngineReport
 from ._tree import KINK_MARGIN as KINK_MARGIN
 from ._tree import LIMIT as LIMIT
 from ._values import values as values
@@ -43,8 +50,13 @@ __all__ = [
     "KINK_MARGIN",
     "LIMIT",
     "MAX_INPUT",
+    "Adapter",
+    "EngineCheck",
+    "EngineCheckError",
+    "EngineReport",
     "Expression",
     "MLPExample",
+    "check_engine",
     "check_op",
     "expressions",
     "mlps",
