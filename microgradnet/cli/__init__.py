@@ -13,18 +13,25 @@ and exit non-zero, with no traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from types import FrameType
 
 from . import _demo, _graph, _train
-from ._common import CommandError
+from ._common import CommandError, Parser, Terminated, one_line, shown
 
 __all__ = ["build_parser", "main"]
+
+INTERRUPTED = 130  # the shell's status for a process ended by SIGINT (128 + 2)
+TERMINATED = 143  # and by SIGTERM (128 + 15)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand; each sets ``run`` among the parsed arguments."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="microgradnet", description="A scalar autograd engine for seeing backpropagation."
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
@@ -36,19 +43,70 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
+    Errors print one line to stderr, never a traceback. Ctrl-C or SIGTERM stops the command:
+    what it was writing and the folders it created are removed, further signals are ignored
+    while it unwinds, and one line says so.
+
     Args:
         argv: the arguments after the program's name; ``None`` reads ``sys.argv``.
 
     Returns:
-        0 on success, 2 after a one-line error on stderr, 130 when interrupted.
+        0 on success, 2 after a one-line error on stderr, 130 when interrupted (Ctrl-C), 143
+        when terminated (SIGTERM).
     """
-    args = build_parser().parse_args(argv)
+    with _signals_stop_the_command(as_program=argv is None):
+        try:
+            args = build_parser().parse_args(argv)
+            return _run(args)
+        except KeyboardInterrupt:
+            print("microgradnet: interrupted", file=sys.stderr)
+            return INTERRUPTED
+        except Terminated:
+            print("microgradnet: terminated", file=sys.stderr)
+            return TERMINATED
+
+
+def _run(args: argparse.Namespace) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
     except CommandError as error:
-        print(f"microgradnet {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("microgradnet: interrupted", file=sys.stderr)
-        return 130
+        message = one_line(error)
+    except OSError as error:  # what the system refused and no command foresaw
+        where = f": {shown(error.filename)}" if error.filename is not None else ""
+        message = f"{error.strerror or one_line(error)}{where}"
+    print(f"microgradnet {args.command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+@contextlib.contextmanager
+def _signals_stop_the_command(*, as_program: bool) -> Iterator[None]:
+    """The first Ctrl-C raises KeyboardInterrupt, the first SIGTERM ``Terminated``; later ones
+    are ignored, so a second quick Ctrl-C cannot break into the clean-up with a traceback.
+
+    Run as the program, the signals stay ignored after an interruption (only the exit is left to
+    do); called from Python, the caller's handlers come back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = False
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
+
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            if stopping and as_program:
+                signal.signal(number, signal.SIG_IGN)
+            elif handler is not None:
+                signal.signal(number, handler)

@@ -10,8 +10,19 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 
-from ._common import CommandError, Subparsers, non_negative_int, output_directory, positive_int
+from .._files import atomic_file
+from ._common import (
+    MAX_EPOCHS,
+    MAX_SEED,
+    CommandError,
+    OutputFolder,
+    Subparsers,
+    cannot_write,
+    integer_in,
+    output_folder,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -34,11 +45,15 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output directory")
     parser.add_argument(
-        "--epochs", type=positive_int, default=40, metavar="N", help="training epochs (default 40)"
+        "--epochs",
+        type=integer_in(1, MAX_EPOCHS),
+        default=40,
+        metavar="N",
+        help="training epochs (default 40)",
     )
     parser.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=integer_in(0, MAX_SEED),
         default=0,
         metavar="S",
         help="data, init and shuffle seed (default 0)",
@@ -48,8 +63,14 @@ def add_parser(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = output_directory(args.out)
+    # The folder is made and checked writable before training; a failure removes what was made.
+    with output_folder(args.out) as folder:
+        return _train_and_draw(args, folder)
 
+
+def _train_and_draw(args: argparse.Namespace, folder: OutputFolder) -> int:
+    names = ("loss.png", "decision_boundary.png", "neuron.svg")
+    loss_path, boundary_path, neuron_path = (folder.file(name) for name in names)
     import matplotlib
 
     matplotlib.use("Agg")  # files only; no window, whatever the environment
@@ -91,15 +112,19 @@ def run(args: argparse.Namespace) -> int:
     print(f"train accuracy: {train_accuracy:.1%}")
     print(f"held-out accuracy: {test_accuracy:.1%}")
 
-    written = []
-    figure = viz.plot_history(history)
-    figure.savefig(out / "loss.png", dpi=100)
-    plt.close(figure)
-    written.append(out / "loss.png")
-    figure = viz.plot_decision_boundary(model, X, y)
-    figure.savefig(out / "decision_boundary.png", dpi=100)
-    plt.close(figure)
-    written.append(out / "decision_boundary.png")
+    for path, draw in (
+        (loss_path, partial(viz.plot_history, history)),
+        (boundary_path, partial(viz.plot_decision_boundary, model, X, y)),
+    ):
+        figure = draw()
+        try:
+            with atomic_file(path) as file:
+                figure.savefig(file, format="png", dpi=100)
+        except OSError as error:
+            raise cannot_write(error) from None
+        finally:
+            plt.close(figure)
+        folder.wrote(path)
 
     # The first hidden neuron active on the first held-out sample, so gradients flow through it.
     sample = X_test[0]
@@ -112,9 +137,11 @@ def run(args: argparse.Namespace) -> int:
     output.label = "out"
     output.backward()
     try:
-        viz.render(output, out / "neuron.svg")
+        viz.render(output, neuron_path)
     except RuntimeError as error:
         raise CommandError(str(error).splitlines()[0]) from None
-    written.append(out / "neuron.svg")
-    print("wrote " + ", ".join(str(path) for path in written))
+    except OSError as error:
+        raise cannot_write(error) from None
+    folder.wrote(neuron_path)
+    print("wrote " + ", ".join(str(folder.path / name) for name in names))
     return 0

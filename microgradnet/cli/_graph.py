@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 from ..expression import FUNCTIONS, parse_expression
-from ._common import CommandError, Subparsers, one_line
+from ._common import CommandError, Subparsers, cannot_write, one_line, output_file, shown
 
 __all__ = ["add_parser", "run"]
 
@@ -60,32 +60,28 @@ def _parse_var(text: str) -> tuple[str, float]:
     name, sep, number = text.partition("=")
     name, number = name.strip(), number.strip()
     if not sep or not name or not number:
-        raise CommandError(f"--var {text!r} must look like NAME=VALUE, e.g. --var a=2")
+        raise CommandError(f"--var {shown(text)} must look like NAME=VALUE, e.g. --var a=2")
     if not name.isidentifier():
-        raise CommandError(f"--var {text!r}: {name!r} is not a valid variable name")
+        raise CommandError(f"--var {shown(text)}: {shown(name)} is not a valid variable name")
     try:
         value = float(number)
     except ValueError:
-        raise CommandError(f"--var {text!r}: {number!r} is not a number") from None
+        raise CommandError(f"--var {shown(text)}: {shown(number)} is not a number") from None
     if not math.isfinite(value):
-        raise CommandError(f"--var {text!r}: the value must be finite")
+        raise CommandError(f"--var {shown(text)}: the value must be finite")
     return name, value
 
 
 def _output_path(out: str | None) -> Path | None:
     if out is None:
         return None
-    path = Path(out)
-    if path.suffix.lower() not in OUTPUT_SUFFIXES:
+    suffix = Path(out).suffix
+    if suffix.lower() not in OUTPUT_SUFFIXES:
         raise CommandError(
-            f"--out {out!r}: unknown file type {path.suffix or '(none)'!r}; "
+            f"--out {shown(out)}: unknown file type {shown(suffix or '(none)')}; "
             f"use {', '.join(OUTPUT_SUFFIXES)}"
         )
-    if not path.parent.is_dir():
-        raise CommandError(f"--out {out!r}: the folder {str(path.parent)!r} does not exist")
-    if path.is_dir():
-        raise CommandError(f"--out {out!r} is a folder, not a file")
-    return path
+    return output_file(out)
 
 
 def _number(x: float) -> str:
@@ -97,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     for text in args.var:
         name, value = _parse_var(text)
         if name in variables:
-            raise CommandError(f"--var {name} is given twice")
+            raise CommandError(f"--var {shown(name)} is given twice")
         variables[name] = value
     path = _output_path(args.out)
 
@@ -120,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
             backprop_html(out, path, rankdir=args.rankdir)
         else:
             render(out, path, rankdir=args.rankdir)
-    except (RuntimeError, ValueError, OSError) as error:
+    except (RuntimeError, ValueError) as error:
         raise CommandError(one_line(error)) from None
+    except OSError as error:
+        raise cannot_write(error) from None
     print(f"wrote {path}")
     return 0

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..nn import MLP, Conv2d, Flatten, Layer, MaxPool2d, Module, ReLU, Sequential
-from ._common import CommandError, Subparsers, non_negative_int, output_directory, positive_int
+from ._common import MAX_EPOCHS, MAX_SEED, Subparsers, cannot_write, integer_in, output_folder
 
 if TYPE_CHECKING:
     from ..train import History
@@ -161,7 +162,7 @@ def add_parser(subparsers: Subparsers) -> None:
     parser.add_argument("--model", choices=tuple(RECIPES), required=True, help="model to train")
     parser.add_argument(
         "--epochs",
-        type=positive_int,
+        type=integer_in(1, MAX_EPOCHS),
         metavar="N",
         help=", ".join(f"{k}: {r.epochs}" for k, r in RECIPES.items()).join(
             ("training epochs (default ", ")")
@@ -169,7 +170,7 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     parser.add_argument(
         "--seed",
-        type=non_negative_int,
+        type=integer_in(0, MAX_SEED),
         default=0,
         metavar="S",
         help="init and shuffle seed (default 0)",
@@ -179,7 +180,7 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     parser.add_argument(
         "--limit",
-        type=positive_int,
+        type=integer_in(1),
         metavar="N",
         help="train on the first N training images only (a quick try)",
     )
@@ -188,9 +189,14 @@ def add_parser(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The folder is made and checked writable before training; a failure removes what was made.
+    with output_folder(args.out) as folder:
+        return _train_and_save(args, folder.file(f"digits-{args.model}.json"), folder.wrote)
+
+
+def _train_and_save(args: argparse.Namespace, path: Path, wrote: Callable[[Path], None]) -> int:
     from .. import data
 
-    out = output_directory(args.out)
     recipe = RECIPES[args.model]
     epochs = recipe.epochs if args.epochs is None else args.epochs
     model = build_model(args.model, args.seed)
@@ -200,7 +206,8 @@ def run(args: argparse.Namespace) -> int:
         f"digits: {n_train} training and {len(X_test)} held-out images; {args.model}: "
         f"{model.num_parameters()} parameters; cross-entropy, Adam(lr={recipe.lr}) with a "
         f"cosine schedule, batches of {recipe.batch_size}, "
-        f"{epochs} epoch{'s' if epochs != 1 else ''}"
+        f"{epochs} epoch{'s' if epochs != 1 else ''}",
+        flush=True,
     )
     result = train_digits(
         args.model,
@@ -212,10 +219,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"trained in {result.seconds:.1f} s")
     print(f"final training loss: {result.history['loss'][-1]:.4f}")
     print(f"held-out accuracy: {result.accuracy:.1%} ({result.correct}/{result.n_test} images)")
-    path = out / f"digits-{args.model}.json"
     try:
         result.model.save(path)
     except OSError as error:
-        raise CommandError(f"cannot write {path}: {error.strerror or error}") from None
+        raise cannot_write(error) from None
+    wrote(path)
     print(f"wrote {path}")
     return 0
