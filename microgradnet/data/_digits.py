@@ -6,7 +6,7 @@ from typing import Any
 
 from sklearn import datasets as _datasets
 
-from ._checks import integer
+from ._checks import integer, shown
 from ._preprocessing import train_test_split
 
 __all__ = ["DIGITS_SPLIT_SEED", "DIGITS_TEST_SIZE", "load_digits", "load_digits_split"]
@@ -40,7 +40,7 @@ def load_digits(
     """
     classes = integer(n_class, "n_class", 1)
     if classes > 10:
-        raise ValueError(f"n_class must be <= 10, got {n_class!r}")
+        raise ValueError(f"n_class must be <= 10, got {shown(n_class)}")
     bunch = _datasets.load_digits(n_class=classes)
     pixels = bunch.images / 16.0 if scale else bunch.images.astype(float)
     shape = (1, 8, 8) if images else (64,) if flat else (8, 8)

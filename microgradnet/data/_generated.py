@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn import datasets as _datasets
 
-from ._checks import Matrix, integer, non_negative, seed_or_none
+from ._checks import Matrix, integer, non_negative, seed_or_none, shown
 from ._preprocessing import signed_labels
 
 __all__ = ["GATES", "logic_gate", "make_blobs", "make_circles", "make_moons", "xor"]
@@ -80,7 +80,7 @@ def make_circles(
     n = integer(n_samples, "n_samples", 2)
     ratio = non_negative(factor, "factor")
     if not 0.0 < ratio < 1.0:
-        raise ValueError(f"factor must be in (0, 1), got {factor!r}")
+        raise ValueError(f"factor must be in (0, 1), got {shown(factor)}")
     X, y = _datasets.make_circles(
         n_samples=n,
         noise=non_negative(noise, "noise"),
@@ -114,7 +114,7 @@ def make_blobs(
     """
     std = non_negative(cluster_std, "cluster_std")
     if std == 0.0:
-        raise ValueError(f"cluster_std must be > 0, got {cluster_std!r}")
+        raise ValueError(f"cluster_std must be > 0, got {shown(cluster_std)}")
     X, y = _datasets.make_blobs(
         n_samples=integer(n_samples, "n_samples", 1),
         centers=integer(centers, "centers", 1),
@@ -144,7 +144,7 @@ def logic_gate(name: str, *, signed: bool = False) -> tuple[Matrix, list[int]]:
     """
     key = name.lower() if isinstance(name, str) else name
     if key not in GATES:
-        raise ValueError(f"unknown logic gate {name!r}; expected one of {', '.join(GATES)}")
+        raise ValueError(f"unknown logic gate {shown(name)}; expected one of {', '.join(GATES)}")
     X = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
     y = list(GATES[key])
     return X, signed_labels(y) if signed else y

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from sklearn import model_selection as _model_selection
 
-from ._checks import Matrix, integer, integer_labels, matrix, seed_or_none
+from ._checks import Matrix, integer, integer_labels, matrix, seed_or_none, shown
 
 __all__ = ["one_hot", "signed_labels", "standardize", "train_test_split"]
 
@@ -27,7 +27,7 @@ def signed_labels(y: Sequence[int]) -> list[int]:
     labels = integer_labels(y)
     present = set(labels)
     if not present <= {-1, 0, 1} or {-1, 0} <= present:
-        raise ValueError(f"labels must be in {{0, 1}} or {{-1, 1}}, got {sorted(present)}")
+        raise ValueError(f"labels must be in {{0, 1}} or {{-1, 1}}, got {shown(sorted(present))}")
     return [1 if label == 1 else -1 for label in labels]
 
 
@@ -58,12 +58,12 @@ def train_test_split(
     if len(rows) != len(targets):
         raise ValueError(f"X has {len(rows)} samples but y has {len(targets)}")
     if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real):
-        raise ValueError(f"test_size must be a fraction or a count, got {test_size!r}")
+        raise ValueError(f"test_size must be a fraction or a count, got {shown(test_size)}")
     if isinstance(test_size, numbers.Integral):
         if not 1 <= test_size < len(rows):
-            raise ValueError(f"test_size must be in [1, {len(rows) - 1}], got {test_size!r}")
+            raise ValueError(f"test_size must be in [1, {len(rows) - 1}], got {shown(test_size)}")
     elif not 0.0 < test_size < 1.0:
-        raise ValueError(f"test_size must be in (0, 1), got {test_size!r}")
+        raise ValueError(f"test_size must be in (0, 1), got {shown(test_size)}")
     index = list(range(len(rows)))
     train, test = _model_selection.train_test_split(
         index,
@@ -117,7 +117,7 @@ def standardize(
     else:
         sigma = np.asarray(matrix([std], "std")[0])
         if (sigma <= 0.0).any():
-            raise ValueError(f"std must be > 0 for every feature, got {list(std)}")
+            raise ValueError(f"std must be > 0 for every feature, got {shown(list(std))}")
     for name, values in (("mean", mu), ("std", sigma)):
         if len(values) != n_features:
             raise ValueError(f"{name} has {len(values)} entries but X has {n_features} features")
@@ -138,7 +138,7 @@ def one_hot(labels: Sequence[int], n_classes: int) -> Matrix:
     rows = []
     for i, label in enumerate(integer_labels(labels, "labels")):
         if not 0 <= label < classes:
-            raise ValueError(f"labels[{i}] = {label} is outside 0 .. {classes - 1}")
+            raise ValueError(f"labels[{i}] = {shown(label)} is outside 0 .. {classes - 1}")
         row = [0.0] * classes
         row[label] = 1.0
         rows.append(row)
