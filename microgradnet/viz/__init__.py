@@ -1,7 +1,9 @@
 """Seeing backpropagation: graph drawings, a step-through backward player and plots.
 
 Drawing needs Graphviz's ``dot`` program only to render (``.source`` always works); the plots
-import matplotlib when first called, so ``import microgradnet.viz`` stays quick.
+import matplotlib when first called, so ``import microgradnet.viz`` stays quick. The notebook
+widgets, :func:`playground` and :func:`explore`, import anywidget (the ``jupyter`` extra) only
+when called.
 
 Example:
     >>> from microgradnet import Value
@@ -12,12 +14,16 @@ Example:
     3
 """
 
+from typing import Any
+
 from ._graph import DEFAULT_MAX_NODES as DEFAULT_MAX_NODES
 from ._graph import INLINE_MAX_NODES as INLINE_MAX_NODES
 from ._graph import GraphTooLargeError as GraphTooLargeError
 from ._graph import draw_dot as draw_dot
 from ._graph import render as render
 from ._graph import value_mimebundle as value_mimebundle
+from ._notebook import explore as explore
+from ._notebook import playground as playground
 from ._player import BackpropPlayer as BackpropPlayer
 from ._player import backprop_frames as backprop_frames
 from ._player import backprop_html as backprop_html
@@ -33,15 +39,32 @@ __all__ = [
     "INLINE_MAX_NODES",
     "BackpropPlayer",
     "BackwardStep",
+    "Explorer",
     "GraphTooLargeError",
+    "Playground",
     "backprop_frames",
     "backprop_html",
     "backprop_player",
     "backward_steps",
     "draw_dot",
+    "explore",
+    "playground",
     "plot_decision_boundary",
     "plot_function_and_gradient",
     "plot_history",
     "render",
     "value_mimebundle",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The widget classes import anywidget (the jupyter extra): loaded when first asked for.
+    if name == "Playground":
+        from ._playground import Playground
+
+        return Playground
+    if name == "Explorer":
+        from ._explore import Explorer
+
+        return Explorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
