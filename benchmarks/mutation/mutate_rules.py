@@ -1,0 +1,276 @@
+"""Mutation testing of the derivative rules and the backward walk, with Cosmic Ray.
+
+Each mutant is one small change to ``microgradnet/ops.py``'s derivative rules (every row's
+``derivative`` and the helpers it names, and the calling contract that shapes them) or to the
+backward walk ``microgradnet/_backward.py``: a number replaced (``1.0`` by ``2.0``), an operator
+swapped (``-`` by ``+``, ``>`` by ``>=``), a condition negated, a loop skipped. The relevant
+tests then run against it; a mutant is *killed* when they fail, *survives* when they pass. A
+surviving mutant of a derivative rule is a wrong derivative our suite would let through (or an
+equivalent rewrite: see the report).
+
+Mutating files in place would break everyone else's runs, so the package and its tests (as last
+committed, or as on disk with ``--source worktree``) are copied into a work folder first, and
+Cosmic Ray mutates the copy. Mutations outside the rules
+(the forward functions, a row's flags and names, docstrings) are skipped: the rows' lines are
+found by reading ``ops.py``'s syntax tree, so new rows take part with no change here.
+
+    .venv/bin/python benchmarks/mutation/mutate_rules.py               # rules and the walk
+    .venv/bin/python benchmarks/mutation/mutate_rules.py --target ops  # rules only
+    .venv/bin/python benchmarks/mutation/mutate_rules.py --suite existing  # without the
+                                                        # tests written to kill rule mutants
+
+Needs the ``mutation`` extra (``pip install 'microgradnet[mutation]'``: cosmic-ray). A full run
+takes about an hour on two cores; the report lists every survivor with its diff and ends with
+the score per target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+TARGETS = {"ops": "microgradnet/ops.py", "backward": "microgradnet/_backward.py"}
+
+# Each target's tests run in two stages, fast and decisive first: a mutant the first stage kills
+# costs one small pytest run; only a survivor of it pays for the rest.
+FIRST_STAGE = {
+    "ops": ["--noconftest", "tests/test_rule_mutants.py"],  # written to kill rule mutants
+    "backward": ["tests/test_backward_walks.py"],  # the tuned walk against the reference
+}
+EXISTING_TESTS = [
+    "tests/test_ops.py",
+    "tests/test_engine.py",
+    "tests/test_torch_reference.py",
+    "tests/test_backward_walks.py",
+    "tests/test_gradcheck.py",
+    "tests/test_properties.py",
+    "tests/test_op_table.py",
+]
+
+
+# ----- which lines hold a derivative rule -----
+Position = tuple[int, int]  # (line from 1, column from 0), as Cosmic Ray reports them
+Span = tuple[Position, Position]
+
+
+def _span(node: ast.AST, lines: list[str]) -> Span:
+    def column(line: int, offset: int) -> int:  # ast counts UTF-8 bytes, Cosmic Ray characters
+        return len(lines[line - 1].encode()[:offset].decode())
+
+    start = (node.lineno, column(node.lineno, node.col_offset))  # type: ignore[attr-defined]
+    end_line = node.end_lineno or node.lineno  # type: ignore[attr-defined]
+    return start, (end_line, column(end_line, node.end_col_offset or 0))  # type: ignore[attr-defined]
+
+
+def rule_spans(source: str) -> list[Span]:
+    """Where ``ops.py``'s derivative rules are: each row's ``derivative`` (a lambda, or the
+    module-level function it names) and the calling contract that shapes the rules."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
+    spans: list[Span] = []
+
+    def add(node: ast.AST) -> None:
+        if isinstance(node, ast.Name) and node.id in functions:
+            node = functions[node.id]
+        spans.append(_span(node, lines))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Op":
+            derivative = node.args[2] if len(node.args) > 2 else None
+            for keyword in node.keywords:
+                if keyword.arg == "derivative":
+                    derivative = keyword.value
+            if derivative is not None:
+                add(derivative)
+    if "_local_derivatives_rule" in functions:
+        add(functions["_local_derivatives_rule"])
+    return sorted(set(spans))
+
+
+def walk_spans(source: str) -> list[Span]:
+    """Where the functions of ``_backward.py`` are (their docstrings excluded)."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    spans = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            body = node.body
+            if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:]  # the docstring
+            if body:
+                spans.append((_span(body[0], lines)[0], _span(node, lines)[1]))
+    return spans
+
+
+# ----- the run -----
+def copy_project(work: Path, source: str) -> None:
+    """The package, its tests and pyproject.toml, as committed (``head``) or as on disk."""
+    names = ["microgradnet", "tests", "pyproject.toml"]
+    if source == "head":
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD", *names],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
+        return
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    for name in names[:2]:
+        shutil.copytree(ROOT / name, work / name, ignore=ignore)
+    shutil.copy2(ROOT / names[2], work / names[2])
+
+
+def test_command(stages: list[list[str]]) -> str:
+    """One shell command running ``stages`` of pytest in turn, stopping at the first failure."""
+    pytest = f"{VENV_BIN / 'python'} -m pytest -x -q -p no:cacheprovider"
+    return "sh -c '" + " && ".join(f"{pytest} {' '.join(stage)}" for stage in stages) + "'"
+
+
+def write_config(work: Path, module: str, command: str, timeout: float) -> Path:
+    config = work / f"{Path(module).stem}.toml"
+    config.write_text(
+        "[cosmic-ray]\n"
+        f'module-path = "{module}"\n'
+        f"timeout = {timeout}\n"
+        "excluded-modules = []\n"
+        f'test-command = "{command}"\n'
+        "\n[cosmic-ray.distributor]\n"
+        'name = "local"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+def skip_outside(session: Path, module: str, spans: list[Span]) -> tuple[int, int]:
+    """Mark every mutation outside ``spans`` as skipped; (kept, skipped)."""
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+
+    skipped, kept = [], 0
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in db.pending_work_items:
+            inside = all(
+                any(start <= tuple(m.start_pos) and tuple(m.end_pos) <= end for start, end in spans)
+                for m in item.mutations
+                if str(m.module_path) == module
+            )
+            if inside:
+                kept += 1
+            else:
+                skipped.append(item.job_id)
+        if skipped:
+            result = WorkResult(output="outside the rules", worker_outcome=WorkerOutcome.SKIPPED)
+            db.set_multiple_results(skipped, result)
+    return kept, len(skipped)
+
+
+def survivors(session: Path) -> tuple[int, int, list[dict[str, object]]]:
+    """(killed, run, survivors) from a finished session."""
+    dump = subprocess.run(
+        [str(VENV_BIN / "cosmic-ray"), "dump", str(session)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    killed = run = 0
+    alive = []
+    for line in dump.splitlines():
+        item, result = json.loads(line)
+        if result is None or result.get("worker_outcome") == "skipped":
+            continue
+        run += 1
+        if result.get("test_outcome") == "survived":
+            mutation = item["mutations"][0]
+            alive.append({**mutation, "diff": result.get("diff", "")})
+        else:
+            killed += 1
+    return killed, run, alive
+
+
+def run_target(name: str, work: Path, suite: str, timeout: float) -> dict[str, object]:
+    module = TARGETS[name]
+    source = (work / module).read_text(encoding="utf-8")
+    spans = rule_spans(source) if name == "ops" else walk_spans(source)
+    first = FIRST_STAGE[name]
+    if suite == "existing" and name == "ops":
+        first = ["tests/test_ops.py"]  # the fastest of the existing ones
+    rest = [test for test in EXISTING_TESTS if test not in first]
+    config = write_config(work, module, test_command([first, rest]), timeout)
+    session = work / f"{name}.sqlite"
+    cosmic_ray = str(VENV_BIN / "cosmic-ray")
+    subprocess.run([cosmic_ray, "init", str(config), str(session)], cwd=work, check=True)
+    kept, skipped = skip_outside(session, module, spans)
+    print(f"{module}: {kept} mutants in the rules ({skipped} elsewhere skipped)", flush=True)
+    subprocess.run([cosmic_ray, "baseline", str(config)], cwd=work, check=True)
+    started = time.perf_counter()
+    subprocess.run([cosmic_ray, "exec", str(config), str(session)], cwd=work, check=True)
+    killed, run, alive = survivors(session)
+    return {
+        "module": module,
+        "mutants": run,
+        "killed": killed,
+        "survived": alive,
+        "seconds": round(time.perf_counter() - started),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target", choices=["ops", "backward", "all"], default="all")
+    parser.add_argument(
+        "--suite",
+        choices=["all", "existing"],
+        default="all",
+        help="existing: leave out tests/test_rule_mutants.py, to score the suite without it",
+    )
+    parser.add_argument(
+        "--source",
+        choices=["head", "worktree"],
+        default="head",
+        help="test the last commit (default: consistent while others edit) or the files on disk",
+    )
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
+    parser.add_argument("--work", type=Path, help="work folder (default: a new temporary one)")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="mutation-"))
+    if work.exists() and any(work.iterdir()):
+        parser.error(f"--work {work}: the folder must be empty or new")
+    work.mkdir(parents=True, exist_ok=True)
+    copy_project(work, args.source)
+    os.environ["PYTHONPATH"] = str(work)  # the copy, not the installed package, is tested
+    os.environ.setdefault("HYPOTHESIS_PROFILE", "ci")
+    names = list(TARGETS) if args.target == "all" else [args.target]
+    results = [run_target(name, work, args.suite, args.timeout) for name in names]
+
+    print(f"\nmutation testing ({args.suite} tests), work folder {work}")
+    for result in results:
+        mutants, killed = int(result["mutants"]), int(result["killed"])  # type: ignore[call-overload]
+        score = 100.0 * killed / mutants if mutants else 100.0
+        print(
+            f"{result['module']}: {killed} of {mutants} mutants killed ({score:.1f}%), "
+            f"{result['seconds']} s"
+        )
+        for alive in result["survived"]:  # type: ignore[attr-defined]
+            print(f"  survived: {alive['operator_name']} at line {alive['start_pos'][0]}")
+            print("    " + str(alive["diff"]).replace("\n", "\n    "))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

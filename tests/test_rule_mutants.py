@@ -1,0 +1,119 @@
+"""Every derivative rule of the op table, checked on its own against independent references.
+
+Written to kill the mutants of ``benchmarks/mutation/mutate_rules.py``: a rule with a number or an
+operator changed must fail here, fast, before any slower test runs. Each row's local derivatives
+(``op.local_derivatives`` on floats, the one calling contract) are compared with central
+differences of the row's own forward at points spread over every input's range, for every
+constant argument the row lists; at a kink, where central differences have nothing to say, the
+derivative must follow PyTorch's convention.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+
+from microgradnet import ops
+from microgradnet.ops import BUILTIN_OPS, VARIADIC, Op
+
+EPS = 1e-6
+GRID = (-2.3, -1.1, -0.35, 0.6, 1.7, 2.9)
+MARGIN = 0.1  # from a kink or a tie
+
+
+def _place(input_range: ops.InputRange, g: float) -> float:
+    """A grid value ``g`` moved into an input's range."""
+    if input_range is None:
+        return g
+    if input_range == ops.MODERATE:
+        return g / 3.0
+    assert isinstance(input_range, tuple), input_range
+    low, high = input_range
+    if math.isinf(low) and math.isinf(high):
+        return g
+    if math.isinf(high):
+        return low + 0.2 + abs(g)
+    if math.isinf(low):
+        return high - 0.2 - abs(g)
+    return (low + high) / 2 + 0.45 * (high - low) * math.tanh(g)
+
+
+def _args(op: Op) -> Sequence[Any]:
+    if not op.const:
+        return (None,)
+    return op.arg_examples or (op.arg_default,)
+
+
+def _points(op: Op, arg: Any) -> Iterator[list[float]]:
+    """Points inside every input's range, away from kinks and ties, the inputs all different."""
+    for n in (op.arity,) if op.arity != VARIADIC else (3, 4):
+        ranges = op.ranges(arg, n)
+        for k in range(len(GRID)):
+            xs = [
+                _place(ranges[i] if i < len(ranges) else None, GRID[(k + 2 * i) % len(GRID)])
+                for i in range(n)
+            ]
+            if any(abs(xs[0] - kink) < MARGIN for kink in op.kinks):
+                continue
+            if op.ties_are_kinks and any(
+                abs(a - b) < MARGIN for i, a in enumerate(xs) for b in xs[i + 1 :]
+            ):
+                continue
+            yield xs
+
+
+def _central_differences(op: Op, xs: list[float], arg: Any) -> list[float]:
+    result = []
+    for i in range(len(xs)):
+        up, down = list(xs), list(xs)
+        up[i] += EPS
+        down[i] -= EPS
+        result.append((op.evaluate(up, arg) - op.evaluate(down, arg)) / (2 * EPS))
+    return result
+
+
+def _cases() -> Iterator[Any]:
+    for op in BUILTIN_OPS:
+        for arg in _args(op):
+            yield pytest.param(op, arg, id=op.name if arg is None else f"{op.name}-{arg}")
+
+
+@pytest.mark.parametrize(("op", "arg"), list(_cases()))
+def test_local_derivatives_match_central_differences(op: Op, arg: Any) -> None:
+    checked = 0
+    for xs in _points(op, arg):
+        out = op.evaluate(xs, arg)
+        local = op.local_derivatives(xs, out, arg)
+        assert len(local) == len(xs), f"{op.name}: {len(local)} derivatives for {len(xs)} inputs"
+        numeric = _central_differences(op, xs, arg)
+        for i, (analytic, expected) in enumerate(zip(local, numeric, strict=True)):
+            assert abs(float(analytic) - expected) <= 1e-6 + 1e-6 * abs(expected), (
+                f"{op.name}(arg={arg}) at {xs}: d/dx{i} = {analytic}, central differences "
+                f"give {expected}"
+            )
+        checked += 1
+    assert checked >= 3, f"{op.name}: only {checked} points clear of kinks and ties"
+
+
+# ----- at a kink: PyTorch's convention -----
+@pytest.mark.parametrize("name", ["abs", "leaky_relu", "relu", "sign"])
+def test_the_derivative_at_a_kink_is_pytorchs(name: str) -> None:
+    import torch  # here, so that the tests above run (and fail) without loading it
+
+    at_kinks = {
+        "relu": (torch.relu, False),
+        "abs": (torch.abs, False),
+        "sign": (torch.sign, False),
+        "leaky_relu": (torch.nn.functional.leaky_relu, True),
+    }
+    op = next(op for op in BUILTIN_OPS if op.name == name)
+    torch_fn, takes = at_kinks[name]
+    for arg in _args(op):
+        for kink in op.kinks:
+            x = torch.tensor(kink, dtype=torch.float64, requires_grad=True)
+            (torch_fn(x, arg) if takes else torch_fn(x)).backward()
+            (local,) = op.local_derivatives([kink], op.evaluate([kink], arg), arg)
+            assert float(local) == x.grad.item(), f"{name}(arg={arg}) at its kink {kink}"
