@@ -99,7 +99,10 @@ def test_local_derivatives_match_central_differences(op: Op, arg: Any) -> None:
 
 
 # ----- at a kink: PyTorch's convention -----
-@pytest.mark.parametrize("name", ["abs", "leaky_relu", "relu", "sign"])
+_WITH_A_TORCH_TWIN = {"abs", "leaky_relu", "relu", "sign"}
+
+
+@pytest.mark.parametrize("name", sorted(_WITH_A_TORCH_TWIN & {op.name for op in BUILTIN_OPS}))
 def test_the_derivative_at_a_kink_is_pytorchs(name: str) -> None:
     import torch  # here, so that the tests above run (and fail) without loading it
 
