@@ -133,6 +133,15 @@ def test_the_api_reference_has_every_public_module() -> None:
     assert api_pages.api_page("microgradnet.ops")[1].endswith("::: microgradnet.ops\n")
 
 
+def test_members_inherited_from_a_class_without_a_page_are_shown() -> None:
+    # Value's functions live in a private base class: the engine's page must list them ...
+    assert {"exp", "tanh", "sum", "dot"} <= set(
+        api_pages.inherited_from_unlisted("microgradnet.engine")
+    )
+    # ... while a layer's Module methods are on Module's own entry, not repeated on each layer.
+    assert "parameters" not in api_pages.inherited_from_unlisted("microgradnet.nn")
+
+
 def test_readme_sections_are_included_whole() -> None:
     section = readme.readme_section("Performance")
     assert "bench_engine.py" in section and "## " not in section.replace("### ", "")
@@ -160,6 +169,13 @@ def test_a_run_block_shows_its_output_and_its_drawing() -> None:
     assert "```python\nfrom microgradnet import Value" in out
     assert '```text title="Output"\ndata 4.0\n```' in out
     assert '<div class="mgn-figure"><svg' in out  # drawn by the real dot
+
+
+def test_a_run_block_shows_a_figure_as_svg() -> None:
+    page = "```python run\nfrom microgradnet.viz import plot_function_and_gradient\n"
+    page += "plot_function_and_gradient(lambda x: x.tanh())\n```"
+    out = runner.run_blocks(page, "test.md")
+    assert '<div class="mgn-figure"><svg' in out and "Output" not in out
 
 
 def test_a_run_block_that_fails_fails_the_build() -> None:

@@ -133,8 +133,9 @@ def on_config(config: MkDocsConfig) -> MkDocsConfig:
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     """Add the generated API reference pages."""
+    documented = api_pages.classes_with_a_page()
     for module in api_pages.public_modules():
-        path, content = api_pages.api_page(module)
+        path, content = api_pages.api_page(module, documented)
         files.append(File.generated(config, path, content=content))
     return files
 

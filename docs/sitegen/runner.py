@@ -39,15 +39,16 @@ def display(value: Any) -> tuple[str, str]:
         return "text", ""
     if type(value).__name__ == "Digraph" and hasattr(value, "pipe"):
         return "html", f'<div class="mgn-figure">{_svg(value.pipe(format="svg"))}</div>'
-    if hasattr(value, "_repr_html_"):
-        return "html", f'<div class="mgn-figure">{value._repr_html_()}</div>'
-    if hasattr(value, "savefig"):
+    if hasattr(value, "savefig"):  # a matplotlib figure (whose _repr_html_ gives None)
         buffer = io.StringIO()
         value.savefig(buffer, format="svg", bbox_inches="tight")
         import matplotlib.pyplot as plt
 
         plt.close(value)
         return "html", f'<div class="mgn-figure">{_svg(buffer.getvalue().encode())}</div>'
+    shown = value._repr_html_() if hasattr(value, "_repr_html_") else None
+    if shown is not None:
+        return "html", f'<div class="mgn-figure">{shown}</div>'
     return "text", repr(value)
 
 
