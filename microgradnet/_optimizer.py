@@ -1,7 +1,10 @@
 """The base of every optimiser, ``Optimizer``, and the argument checks they share.
 
 Importable as :class:`microgradnet.optim.Optimizer`. A new optimiser subclasses it and
-implements one method, :meth:`Optimizer._update`, the update of one parameter.
+implements one method, :meth:`Optimizer._update`, the update of one parameter. Written with
+arithmetic and the dual helpers of :mod:`microgradnet.ops` (``sqrt``, ``where``), the same
+update also runs on NumPy arrays of every parameter at once, which is how compiled training
+steps (:mod:`microgradnet._optimizer_arrays`).
 """
 
 from __future__ import annotations
@@ -71,7 +74,9 @@ class Optimizer:
     """Base class: holds the parameters, the learning rate and per-parameter state.
 
     Subclasses implement :meth:`_update`, which receives one parameter, its gradient (already
-    negated when ``maximize=True``) and its state dict, and returns the new value.
+    negated when ``maximize=True``) and its state dict, and returns the new value. A parameter
+    whose ``requires_grad`` is false (frozen) is skipped, as ``torch.optim`` skips a parameter
+    without a gradient: it is not updated and gets no state.
 
     Args:
         params: an iterable of ``Value``s; duplicates are kept once.
@@ -86,7 +91,22 @@ class Optimizer:
         self.params: list[Value] = parameter_list(params)
         self.lr = non_negative(lr, "lr")
         self.maximize = bool(maximize)
-        self.state: dict[Value, dict[str, float]] = {p: {} for p in self.params}
+        self._state: dict[Value, dict[str, Any]] = {p: {} for p in self.params}
+        # set while compiled training keeps the state in arrays: writes it back when called
+        self._flush: Callable[[], None] | None = None
+
+    @property
+    def state(self) -> dict[Value, dict[str, Any]]:
+        """Each parameter's state (``{"exp_avg": ..., "step": ...}``), by parameter."""
+        self.sync()
+        return self._state
+
+    def sync(self) -> None:
+        """Write back state that compiled training keeps in arrays, so that ``state`` and
+        ``step()`` see it (done on access; a no-op otherwise)."""
+        flush, self._flush = self._flush, None
+        if flush is not None:
+            flush()
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to ``0.0``."""
@@ -105,11 +125,15 @@ class Optimizer:
         loss = closure() if closure is not None else None
         lr = non_negative(self.lr, "lr")
         sign = -1.0 if self.maximize else 1.0
+        state = self.state
         for p in self.params:
-            p.data = self._update(p.data, sign * p.grad, self.state[p], lr)
+            if getattr(p, "requires_grad", True):
+                p.data = self._update(p.data, sign * p.grad, state[p], lr)
         return loss
 
-    def _update(self, param: float, grad: float, state: dict[str, float], lr: float) -> float:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], lr: float) -> Any:
+        """The new value of a parameter (a float, or an array of parameters) from its gradient
+        and its state dict, which it updates."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

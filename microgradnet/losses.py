@@ -26,10 +26,12 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ._loss_kinds import LossKind, declare_loss
-from .engine import Value
-from .functional import logsumexp, softplus
+from .engine import Value, apply
+from .functional import shifted, softplus
+from .ops import Op, log, where
 
 __all__ = [
+    "BINARY_CROSS_ENTROPY",
     "LossKind",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
@@ -42,8 +44,56 @@ __all__ = [
 ]
 
 # PyTorch clamps each log of binary_cross_entropy at -100 so a saturated probability gives a
-# large finite loss rather than infinity; we do the same.
+# large finite loss rather than infinity, and divides its gradient by max(p (1 - p), 1e-12) so
+# that it stays finite too; we do the same.
 _LOG_FLOOR = -100.0
+_EPSILON = 1e-12
+_TINY = math.exp(_LOG_FLOOR)  # below it, log is under the floor
+
+
+def _clamped_log(x: Any) -> Any:
+    """``max(log x, -100)``, defined at 0 (on floats, arrays and Values alike)."""
+    above = x > _TINY
+    return where(above, log(where(above, x, 1.0)), _LOG_FLOOR)
+
+
+def _unit_check(p: Any, t: Any) -> Any:
+    """0 where ``p`` and ``t`` are in [0, 1]; on floats a ``ValueError`` otherwise, on arrays
+    NaN there (which compiled mode explains with the float rule)."""
+    ok = (p >= 0.0) & (p <= 1.0) & (t >= 0.0) & (t <= 1.0)
+    if type(ok) is bool:
+        if not ok:
+            raise ValueError(
+                f"binary_cross_entropy: probability {p!r} and target {t!r} must be in [0, 1]"
+            )
+        return 0.0
+    return where(ok, 0.0, math.nan)
+
+
+def _bce(p: Any, t: Any) -> Any:
+    return _unit_check(p, t) - (t * _clamped_log(p) + (1.0 - t) * _clamped_log(1.0 - p))
+
+
+def _d_bce(p: Any, t: Any, out: Any) -> tuple[Any, Any]:
+    variance = p * (1.0 - p)
+    return (p - t) / where(variance > _EPSILON, variance, _EPSILON), (
+        _clamped_log(1.0 - p) - _clamped_log(p)
+    )
+
+
+#: One sample's binary cross-entropy as one node, ``bce(p, t)``, with PyTorch's clamps: the
+#: value ``-(t max(log p, -100) + (1 - t) max(log(1 - p), -100))`` and the gradient
+#: ``(p - t) / max(p (1 - p), 1e-12)`` (for the target, ``max(log(1 - p), -100) - max(log p,
+#: -100)``), which no composition of other rows gives at the clamps. A row in the op table's
+#: form, its rules in the dual vocabulary: compiled mode runs it on arrays.
+BINARY_CROSS_ENTROPY = Op(
+    "binary_cross_entropy",
+    _bce,
+    _d_bce,
+    "bce",
+    2,
+    input_ranges=((0.0, 1.0), (0.0, 1.0)),
+)
 
 
 def _as_list(x: Any, what: str) -> list[Any]:
@@ -106,18 +156,14 @@ def mse(predictions: Any, targets: Any) -> Value:
     return Value.dot(diffs, diffs) / len(diffs)
 
 
-def _clamped_log(p: Value) -> Value:
-    if p.data > 0.0 and math.log(p.data) > _LOG_FLOOR:
-        return p.log()
-    return Value(_LOG_FLOOR)
-
-
 @declare_loss(predictions="probabilities")
 def binary_cross_entropy(probabilities: Any, targets: Any) -> Value:
     """``-mean(t log p + (1 - t) log(1 - p))`` for probabilities ``p`` in [0, 1].
 
     As in PyTorch each log is clamped at -100, so a probability of exactly 0 or 1 gives a large
-    finite loss. Prefer :func:`binary_cross_entropy_with_logits` on raw scores: it is stable.
+    finite loss, and the gradient is PyTorch's, ``(p - t) / max(p (1 - p), 1e-12)`` (-1e12 at
+    ``p = 0, t = 1``). Prefer :func:`binary_cross_entropy_with_logits` on raw scores: it is
+    stable. Each sample is one node, :data:`BINARY_CROSS_ENTROPY`.
 
     Raises:
         ValueError: a probability or target outside [0, 1], or mismatched lengths.
@@ -125,21 +171,15 @@ def binary_cross_entropy(probabilities: Any, targets: Any) -> Value:
     ps, ts = _pair(probabilities, targets, ("probabilities", "targets"), "binary_cross_entropy")
     terms = []
     for i, (p, t) in enumerate(zip(ps, ts, strict=True)):
-        p = p if isinstance(p, Value) else Value(p)
+        probability = _number(p, f"binary_cross_entropy: probabilities[{i}]")
         target = _number(t, f"binary_cross_entropy: targets[{i}]")
-        if not 0.0 <= p.data <= 1.0:
+        if not 0.0 <= probability <= 1.0:
             raise ValueError(
-                f"binary_cross_entropy: probabilities[{i}] = {p.data!r} is not in [0, 1]"
+                f"binary_cross_entropy: probabilities[{i}] = {probability!r} is not in [0, 1]"
             )
         if not 0.0 <= target <= 1.0:
             raise ValueError(f"binary_cross_entropy: targets[{i}] = {target!r} is not in [0, 1]")
-        # A zero-weighted log is skipped: it may be log(0), and contributes nothing.
-        if target == 1.0:
-            terms.append(-_clamped_log(p))
-        elif target == 0.0:
-            terms.append(-_clamped_log(1.0 - p))
-        else:
-            terms.append(-(target * _clamped_log(p) + (1.0 - target) * _clamped_log(1.0 - p)))
+        terms.append(apply(BINARY_CROSS_ENTROPY, p, t))
     return _mean(terms)
 
 
@@ -162,7 +202,10 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Value:
                 f"binary_cross_entropy_with_logits: targets[{i}] = {target!r} is not in [0, 1]"
             )
         x = x if isinstance(x, Value) else Value(x)
-        terms.append(softplus(x) - target * x if target else softplus(x))
+        if isinstance(t, Value):  # a target traced as an input: one graph for every target
+            terms.append(softplus(x) - t * x)
+        else:
+            terms.append(softplus(x) - target * x if target else softplus(x))
     return _mean(terms)
 
 
@@ -205,21 +248,32 @@ def cross_entropy(logits: Any, target_index: Any) -> Value:
 
 
 def _cross_entropy(logits: Any, target_index: Any) -> Value:
-    """One sample's cross-entropy."""
+    """One sample's cross-entropy, ``log Σ exp(x - m) - (x[t] - m)`` with ``m`` the largest
+    logit (exact for logits as large as 1e16: see Note [the shift] in ``functional``)."""
     xs = [
         v if isinstance(v, Value) else Value(v) for v in _as_list(logits, "cross_entropy: logits")
     ]
-    if isinstance(target_index, bool) or not isinstance(target_index, numbers.Integral):
+    traced = isinstance(target_index, Value)
+    index_value = target_index.data if traced else target_index
+    if traced and float(index_value).is_integer():
+        index_value = int(index_value)
+    if isinstance(index_value, bool) or not isinstance(index_value, numbers.Integral):
         raise TypeError(
-            f"cross_entropy: target_index must be an int, got {type(target_index).__name__}"
+            f"cross_entropy: target_index must be an int, got {type(index_value).__name__}"
         )
-    index = int(target_index)
+    index = int(index_value)
     if not 0 <= index < len(xs):
         raise ValueError(
-            f"cross_entropy: target_index {target_index} out of range for {len(xs)} logits "
+            f"cross_entropy: target_index {index_value} out of range for {len(xs)} logits "
             f"(valid: 0 to {len(xs) - 1})"
         )
-    return logsumexp(xs) - xs[index]
+    differences, log_total = shifted(xs)
+    if not traced:
+        return log_total - differences[index]
+    # A class index traced as an input (compiled training): its one-hot row built from ops,
+    # relu(1 - |t - j|), picks the logit, so every class builds the same graph.
+    one_hot = [(1.0 - abs(target_index - j)).relu() for j in range(len(xs))]
+    return log_total - Value.dot(one_hot, differences)
 
 
 @declare_loss(predictions="scores")
@@ -236,7 +290,10 @@ def hinge(scores: Any, labels: Any) -> Value:
         if label not in (-1.0, 1.0):
             raise ValueError(f"hinge: labels[{i}] = {y!r}, labels must be -1 or +1")
         s = s if isinstance(s, Value) else Value(s)
-        terms.append((1.0 - s).relu() if label > 0 else (1.0 + s).relu())
+        if isinstance(y, Value):  # a label traced as an input: one graph for both labels
+            terms.append((1.0 - y * s).relu())
+        else:
+            terms.append((1.0 - s).relu() if label > 0 else (1.0 + s).relu())
     return _mean(terms)
 
 

@@ -3,8 +3,11 @@
 Every optimiser follows the update formula of its ``torch.optim`` namesake exactly (the formula is
 in each class's docstring), keeps its state per parameter in ``self.state[p]``, and exposes ``lr``
 as a plain mutable attribute, so the schedules of :mod:`microgradnet.schedulers` (re-exported
-here) can change it between steps. The base class ``Optimizer`` (``_optimizer.py``) and gradient
-clipping (``_clipping.py``) are importable from here too.
+here) can change it between steps. A parameter whose ``requires_grad`` is false (frozen) is
+skipped: no update, no state. Each update is written with arithmetic and the dual helpers
+(``sqrt``, ``where``), so the very same formula runs on one float (``step()``) and on NumPy
+arrays of every parameter at once (``fit(..., compiled=True)``). The base class ``Optimizer``
+(``_optimizer.py``) and gradient clipping (``_clipping.py``) are importable from here too.
 
 Example:
     >>> from microgradnet import Value
@@ -18,11 +21,11 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 from ._clipping import clip_grad_norm_, clip_grad_value_
+from ._dual import sqrt, where
 from ._optimizer import Optimizer, non_negative, real, unit_interval
 from .engine import Value
 from .schedulers import CosineAnnealingLR, ExponentialLR, LambdaLR, LRScheduler, StepLR
@@ -95,7 +98,7 @@ class SGD(Optimizer):
                 f"got momentum={self.momentum}, dampening={self.dampening}"
             )
 
-    def _update(self, param: float, grad: float, state: dict[str, float], lr: float) -> float:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], lr: float) -> Any:
         if self.weight_decay != 0.0:
             grad = grad + self.weight_decay * param
         if self.momentum != 0.0:
@@ -172,7 +175,7 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
 
-    def _update(self, param: float, grad: float, state: dict[str, float], lr: float) -> float:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], lr: float) -> Any:
         beta1, beta2 = self.betas
         step = state.get("step", 0.0) + 1.0
         state["step"] = step
@@ -187,11 +190,12 @@ class Adam(Optimizer):
         state["exp_avg"] = exp_avg
         state["exp_avg_sq"] = exp_avg_sq
         if self.amsgrad:
-            exp_avg_sq = max(state.get("max_exp_avg_sq", 0.0), exp_avg_sq)
+            previous = state.get("max_exp_avg_sq", 0.0)
+            exp_avg_sq = where(exp_avg_sq > previous, exp_avg_sq, previous)
             state["max_exp_avg_sq"] = exp_avg_sq
-        step_size: float = lr / (1.0 - beta1**step)
-        bias_correction2_sqrt: float = (1.0 - beta2**step) ** 0.5
-        denom = math.sqrt(exp_avg_sq) / bias_correction2_sqrt + self.eps
+        step_size = lr / (1.0 - beta1**step)
+        bias_correction2_sqrt = (1.0 - beta2**step) ** 0.5
+        denom = sqrt(exp_avg_sq) / bias_correction2_sqrt + self.eps
         return param - step_size * (exp_avg / denom)
 
     def _settings(self) -> dict[str, Any]:
@@ -283,7 +287,7 @@ class RMSprop(Optimizer):
         self.momentum = non_negative(momentum, "momentum")
         self.centered = bool(centered)
 
-    def _update(self, param: float, grad: float, state: dict[str, float], lr: float) -> float:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], lr: float) -> Any:
         alpha = self.alpha
         state["step"] = state.get("step", 0.0) + 1.0
         if self.weight_decay != 0.0:
@@ -294,10 +298,11 @@ class RMSprop(Optimizer):
             grad_avg = state.get("grad_avg", 0.0)
             grad_avg = grad_avg + (1.0 - alpha) * (grad - grad_avg)
             state["grad_avg"] = grad_avg
-            # max(): rounding can make the variance estimate a hair below zero
-            avg = math.sqrt(max(square_avg - grad_avg * grad_avg, 0.0)) + self.eps
+            # rounding can make the variance estimate a hair below zero
+            variance = square_avg - grad_avg * grad_avg
+            avg = sqrt(where(variance > 0.0, variance, 0.0)) + self.eps
         else:
-            avg = math.sqrt(square_avg) + self.eps
+            avg = sqrt(square_avg) + self.eps
         if self.momentum > 0.0:
             buf = self.momentum * state.get("momentum_buffer", 0.0) + grad / avg
             state["momentum_buffer"] = buf
@@ -358,7 +363,7 @@ class Adagrad(Optimizer):
         )
         self.eps = non_negative(eps, "epsilon")
 
-    def _update(self, param: float, grad: float, state: dict[str, float], lr: float) -> float:
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], lr: float) -> Any:
         step = state.get("step", 0.0) + 1.0
         state["step"] = step
         if self.weight_decay != 0.0:
@@ -366,7 +371,7 @@ class Adagrad(Optimizer):
         clr = lr / (1.0 + (step - 1.0) * self.lr_decay)
         state_sum = state.get("sum", self.initial_accumulator_value) + grad * grad
         state["sum"] = state_sum
-        return param - clr * grad / (math.sqrt(state_sum) + self.eps)
+        return param - clr * grad / (sqrt(state_sum) + self.eps)
 
     def _settings(self) -> dict[str, Any]:
         return {

@@ -99,7 +99,36 @@ def _recognised_loss(
     ``microgradnet._loss_kinds``)."""
     with recording() as records:
         value = loss_fn(predictions, targets)
+    _check_loss_value(value)
     return value, recognise(records, value)
+
+
+def _check_loss_value(value: object) -> None:
+    if not isinstance(value, Value):
+        raise TypeError(
+            f"the loss must return a Value (a graph fit can differentiate), got "
+            f"{type(value).__name__}: build it from the predictions with Value operations "
+            "(a float, from .data or float(), cuts the graph)"
+        )
+
+
+def _validation_set(validation_data: Any) -> tuple[list[Any], list[Any]] | None:
+    """``validation_data`` checked to be ``(X_val, y_val)``."""
+    if validation_data is None:
+        return None
+    if (
+        isinstance(validation_data, str | bytes)
+        or not isinstance(validation_data, Sequence)
+        or len(validation_data) != 2
+    ):
+        what = (
+            f"a sequence of length {len(validation_data)}"
+            if isinstance(validation_data, Sequence)
+            else type(validation_data).__name__
+        )
+        raise TypeError(f"validation_data must be a pair (X_val, y_val), got {what}")
+    X_val, y_val = validation_data
+    return _dataset(X_val, y_val, what="validation ")
 
 
 def _outputs(model: Callable[[Any], Any], samples: list[Any]) -> list[Any]:
@@ -251,10 +280,10 @@ def fit(
     if scheduler is not None and not callable(getattr(scheduler, "step", None)):
         raise TypeError(f"scheduler must have a step() method, got {type(scheduler).__name__}")
     max_norm = None if clip_grad_norm is None else non_negative(clip_grad_norm, "clip_grad_norm")
-    val = _dataset(*validation_data, what="validation ") if validation_data is not None else None
+    val = _validation_set(validation_data)
     rng = seed if isinstance(seed, random.Random) else random.Random(seed)
     parameters = model.parameters()
-    step = _Step(model, loss_fn, samples, targets, parameters, compiled)
+    step = _Step(model, loss_fn, samples, targets, parameters, compiled, optimizer)
 
     history = History()
     order = list(range(len(samples)))
@@ -273,11 +302,7 @@ def fit(
             seen: list[Any] = []
             for start in range(0, len(order), size):
                 batch = order[start : start + size]
-                optimizer.zero_grad()
-                batch_loss, batch_outputs = step(batch)
-                if max_norm is not None:
-                    clip_grad_norm_(parameters, max_norm)
-                optimizer.step()
+                batch_loss, batch_outputs = step.train(batch, optimizer, max_norm)
                 total += batch_loss * len(batch) if step.is_mean() else batch_loss
                 outputs.extend(batch_outputs)
                 seen.extend(targets[i] for i in batch)
@@ -286,6 +311,8 @@ def fit(
                 accuracy = Accuracy.infer(targets, multi_output, step.kind(), threshold)
             epoch_loss = total / len(samples) if step.is_mean() else total
             logs = {"loss": epoch_loss, **measure(names, accuracy, outputs, seen)}
+            if val is not None or hooks:
+                step.sync()  # a compiled step keeps the parameters in arrays: show them
             if val is not None:
                 measured = _validate(model, loss_fn, names, accuracy, *val)
                 logs.update({f"val_{k}": v for k, v in measured.items()})
@@ -299,6 +326,7 @@ def fit(
             if any(stops):
                 break
     finally:
+        step.sync()
         bar.close()
     for hook in hooks:
         hook.on_train_end(model)
@@ -306,8 +334,8 @@ def fit(
 
 
 class _Step:
-    """One minibatch's forward and backward pass, dynamic or compiled; learns what the loss
-    is the first time it evaluates it (or, compiled, from one sample before tracing)."""
+    """One minibatch's training step, dynamic or compiled; learns what the loss is the first
+    time it evaluates it (or, compiled, from one sample before tracing)."""
 
     def __init__(
         self,
@@ -317,9 +345,11 @@ class _Step:
         targets: list[Any],
         parameters: list[Value],
         compiled: bool,
+        optimizer: Any,
     ) -> None:
         self._model, self._loss_fn = model, loss_fn
         self._samples, self._targets = samples, targets
+        self._parameters = parameters
         self._recognised: Recognised | None = None
         self._runner: Any = None
         if compiled:
@@ -331,7 +361,7 @@ class _Step:
             from .compiled import CompiledTraining
 
             self._runner = CompiledTraining(
-                model, loss_fn, samples, targets, parameters, custom_loss
+                model, loss_fn, samples, targets, parameters, custom_loss, optimizer
             )
 
     def kind(self) -> LossKind:
@@ -341,20 +371,34 @@ class _Step:
     def is_mean(self) -> bool:
         return self.kind().reduction == "mean"
 
-    def __call__(self, batch: list[int]) -> tuple[float, list[Any]]:
-        """Add the batch's gradients into ``.grad``; return its loss and the model's outputs
-        (floats, or lists of floats)."""
+    def train(
+        self, batch: list[int], optimizer: Any, max_norm: float | None
+    ) -> tuple[float, list[Any]]:
+        """Zero the gradients, add the batch's into ``.grad``, clip them to ``max_norm`` (if
+        given) and step the optimiser; return the loss and the model's outputs (floats, or
+        lists of floats)."""
         if self._runner is not None:
-            loss, outputs = self._runner.step(batch)
+            loss, outputs = self._runner.train(batch, max_norm)
             return float(loss), list(outputs)
+        optimizer.zero_grad()
         predictions = _outputs(self._model, [self._samples[i] for i in batch])
         batch_targets = [self._targets[i] for i in batch]
         if self._recognised is None:
             graph, self._recognised = _recognised_loss(self._loss_fn, predictions, batch_targets)
         else:
             graph = self._loss_fn(predictions, batch_targets)
+        _check_loss_value(graph)
         graph.backward()
+        if max_norm is not None:
+            clip_grad_norm_(self._parameters, max_norm)
+        optimizer.step()
         return graph.data, [floats(p) for p in predictions]
+
+    def sync(self) -> None:
+        """Make the parameters visible in the ``Value``s (compiled training keeps them in
+        arrays between epochs)."""
+        if self._runner is not None:
+            self._runner.sync()
 
 
 def _validate(

@@ -614,11 +614,14 @@ def test_compiled_mode_is_told_when_the_loss_is_not_vouched_for(
 
     class Recorder:
         def __init__(self, model: Any, loss_fn: Any, samples: Any, targets: Any,
-                     parameters: Any, custom_loss: bool) -> None:  # fmt: skip
+                     parameters: Any, custom_loss: bool, optimizer: Any) -> None:  # fmt: skip
             seen.append(custom_loss)
 
-        def step(self, batch: list[int]) -> tuple[float, list[Any]]:
+        def train(self, batch: list[int], max_norm: Any) -> tuple[float, list[Any]]:
             return 0.0, [0.0] * len(batch)
+
+        def sync(self) -> None:
+            pass
 
     monkeypatch.setattr(microgradnet.compiled, "CompiledTraining", Recorder)
     X, y = data.make_moons(8, seed=0, signed=True)

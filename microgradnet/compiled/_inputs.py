@@ -29,6 +29,12 @@ def as_floats(x: Any, what: str) -> np.ndarray:
         raise TypeError(
             f"{what} must be a real number or a sequence of them, got {type(x).__name__}"
         )
+    try:  # nested lists of numbers, the usual data: NumPy converts them in one call
+        fast = np.asarray(x)
+    except ValueError:  # ragged: named below
+        fast = None
+    if fast is not None and fast.dtype.kind in "biuf" and fast.ndim:
+        return fast.astype(float)
     try:
         return np.asarray([as_floats(v, what) for v in x], dtype=float)
     except ValueError:

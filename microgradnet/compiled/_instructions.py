@@ -1,16 +1,19 @@
 """Instructions: one op applied to a group of ``k`` nodes at once, over a whole batch.
 
-Values live in two stores (see :mod:`microgradnet.compiled._program`): ``S``, one float per slot
-(parameters, constants, what depends on them alone), and ``B``, one row of ``N`` floats per slot
-(inputs and what depends on them). An :class:`Operand` reads one input of the grouped nodes from
-either store and adds gradients back. An instruction is chosen from the op's row:
+An instruction is chosen from the op's row:
 
 * :class:`Elementwise`: an op of fixed arity (unary, binary, with a constant argument), its
   kernel on one array per input;
 * :class:`Variadic`: an op of any arity (sum, max, a ``define_op`` with ``*xs``), its kernel on
-  the list of its input arrays;
-* :class:`Dot`: a bilinear variadic op (``w·x + b``), whose local derivatives the row's
-  ``bilinear`` flag states: a dense layer is one matrix product.
+  the list of its input arrays: a max-pooling layer is one reduction over its windows;
+* :class:`LayerDot`: a ``bilinear`` variadic op (``w·x + b``) whose nodes form a layer: ``F``
+  rows of shared weights against ``P`` rows of batch inputs, every pair once. A dense layer
+  (``P = 1``) and a convolution (``P`` unfolded windows) are one matrix product, forward and
+  backward, as PyTorch computes them;
+* :class:`Dot`: any other group of dot nodes, as a sum of products.
+
+The local derivatives of a dot come from the row's ``bilinear`` flag: for a weight its input,
+for an input its weight, for the bias 1.
 """
 
 from __future__ import annotations
@@ -21,77 +24,19 @@ import numpy as np
 
 from ..ops import Op, UndefinedGradient
 from ._kernels import Kernel
+from ._operands import Matrix, Operand, Windows
 
-__all__ = ["Dot", "Elementwise", "Instruction", "KernelInstruction", "Operand", "Variadic"]
+__all__ = [
+    "BILINEAR",
+    "Dot",
+    "Elementwise",
+    "Instruction",
+    "KernelInstruction",
+    "LayerDot",
+    "Variadic",
+]
 
-BILINEAR = "bilinear"  # the kind of a Dot instruction
-
-
-def _as_index(idx: np.ndarray) -> np.ndarray | slice:
-    """A view-friendly slice when ``idx`` is a run of consecutive slots, else ``idx``."""
-    if idx.ndim == 1 and idx.size > 1:
-        step = int(idx[1] - idx[0])
-        if step in (1, -1) and np.array_equal(np.diff(idx), np.full(idx.size - 1, step)):
-            stop = int(idx[-1]) + step
-            return slice(int(idx[0]), None if stop < 0 else stop, step)
-    if idx.ndim == 1 and idx.size == 1:
-        return slice(int(idx[0]), int(idx[0]) + 1)
-    return idx
-
-
-class Operand:
-    """Slots of one operand of ``k`` grouped nodes (shape ``(k,)``, or ``(k, m)`` for variadic
-    ops), each in the shared or the batch store."""
-
-    def __init__(self, slots: np.ndarray, batch: np.ndarray, out_batch: bool) -> None:
-        self.shape = slots.shape
-        self.out_batch = out_batch
-        self.all_batch = bool(batch.all())
-        self.no_batch = not batch.any()
-        self.unique = np.unique(slots[batch]).size == int(batch.sum()) and np.unique(
-            slots[~batch]
-        ).size == int((~batch).sum())
-        if self.all_batch or self.no_batch:
-            self.index: Any = _as_index(slots)
-        else:
-            self.batch_mask = batch
-            self.batch_slots = slots[batch]
-            self.shared_slots = slots[~batch]
-
-    def gather(self, S: np.ndarray, B: np.ndarray) -> np.ndarray:
-        """Values with shape ``self.shape + (N,)`` (batch), ``+ (1,)`` (shared, batch output) or
-        ``self.shape`` (shared output)."""
-        if self.all_batch:
-            rows: np.ndarray = B[self.index]
-            return rows
-        if self.no_batch:
-            values: np.ndarray = S[self.index]
-            return values[..., None] if self.out_batch else values
-        full = np.empty((*self.shape, B.shape[1]))
-        full[self.batch_mask] = B[self.batch_slots]
-        full[~self.batch_mask] = S[self.shared_slots][:, None]
-        return full
-
-    def scatter(self, GS: np.ndarray, GB: np.ndarray, contribution: Any) -> None:
-        """Add ``contribution`` (shaped like the output's gradient) into the gradient stores."""
-        c = contribution
-        target = (*self.shape, GB.shape[1]) if self.out_batch else self.shape
-        if type(c) is not np.ndarray or c.shape != target:
-            c = np.broadcast_to(c, target)
-        if self.all_batch:
-            _add(GB, self.index, c, self.unique)
-        elif self.no_batch:
-            _add(GS, self.index, c.sum(axis=-1) if self.out_batch else c, self.unique)
-        else:
-            _add(GB, self.batch_slots, c[self.batch_mask], self.unique)
-            _add(GS, self.shared_slots, c[~self.batch_mask].sum(axis=-1), self.unique)
-
-
-def _add(store: np.ndarray, index: Any, values: np.ndarray, unique: bool) -> None:
-    if unique or isinstance(index, slice):
-        store[index] += values
-    else:
-        np.add.at(store, index, values)
+BILINEAR = "bilinear"  # the kind of a dot instruction
 
 
 class Instruction:
@@ -219,11 +164,51 @@ class Variadic(KernelInstruction):
         self.operand.scatter(GS, GB, np.stack(columns, axis=1))
 
 
+class LayerDot(Instruction):
+    """``F x P`` dot nodes ``W[f]·X[p] + b[f]``, node ``f * P + p`` of the group: one matrix
+    product ``(F, m) @ (m, P * N)`` forward, two backward (see the module docstring)."""
+
+    kind = BILINEAR
+
+    def __init__(
+        self,
+        op: Op,
+        weights: Matrix,
+        windows: Windows,
+        bias: Matrix | None,
+        out: slice,
+        needs_grad: list[bool],
+    ) -> None:
+        self.op, self.weights, self.windows, self.bias, self.out = op, weights, windows, bias, out
+        self.out_batch = True
+        self.needs_grad = needs_grad  # weights, inputs, bias
+        self.F = weights.slots.shape[0]
+        self.saved: tuple[Any, ...] = ()
+
+    def forward(self, S: np.ndarray, B: np.ndarray) -> None:
+        w = self.weights.value(S)
+        x = self.windows.gather(B)
+        out = B[self.out].reshape(self.F, -1)  # a view: the group's block of the store
+        np.matmul(w, x, out=out)
+        if self.bias is not None:
+            out += self.bias.value(S)  # (F, 1)
+        self.saved = (w, x)
+
+    def backward(self, S: np.ndarray, B: np.ndarray, GS: np.ndarray, GB: np.ndarray) -> None:
+        w, x = self.saved
+        need_w, need_x, need_b = self.needs_grad
+        g = GB[self.out].reshape(self.F, -1)
+        if need_w:
+            self.weights.add_grad(GS, g @ x.T)
+        if need_x:
+            self.windows.scatter(GB, w.T @ g)
+        if need_b and self.bias is not None:
+            self.bias.add_grad(GS, g.sum(axis=1, keepdims=True))
+
+
 class Dot(Instruction):
-    """``k`` weighted sums ``w·x + b`` (a layer of neurons), from the ``bilinear`` row: the local
-    derivative for a weight is its input, for an input its weight, for the bias 1. When every
-    node reads the same batch slots with shared weights (a dense layer), one matrix product does
-    them all."""
+    """``k`` weighted sums ``w·x + b`` that do not form a layer (weights read from the batch,
+    say): a sum of products over each node's inputs."""
 
     kind = BILINEAR
 
@@ -233,21 +218,18 @@ class Dot(Instruction):
         w: Operand,
         x: Operand,
         b: Operand | None,
-        dense: bool,
         out: slice,
         out_batch: bool,
         needs_grad: list[bool],
     ) -> None:
         self.op, self.w, self.x, self.b, self.out, self.out_batch = op, w, x, b, out, out_batch
-        # dense: w gathers as (k, m) from the shared store, x as (m, N) (one row of slots)
-        self.dense = dense
         self.needs_grad = needs_grad  # weights, inputs, bias
         self.saved: tuple[Any, ...] = ()
 
     def forward(self, S: np.ndarray, B: np.ndarray) -> None:
         wv = self.w.gather(S, B)
         xv = self.x.gather(S, B)
-        out = wv @ xv if self.dense else (wv * xv).sum(axis=1)
+        out = (wv * xv).sum(axis=1)
         if self.b is not None:
             out = out + self.b.gather(S, B)
         (B if self.out_batch else S)[self.out] = out
@@ -257,16 +239,10 @@ class Dot(Instruction):
         g = (GB if self.out_batch else GS)[self.out]
         wv, xv = self.saved
         need_w, need_x, need_b = self.needs_grad
-        if self.dense:
-            if need_w:
-                self.w.scatter(GS, GB, g @ xv.T)
-            if need_x:
-                self.x.scatter(GS, GB, wv.T @ g)
-        else:
-            gm = g[:, None]
-            if need_w:
-                self.w.scatter(GS, GB, xv * gm)
-            if need_x:
-                self.x.scatter(GS, GB, wv * gm)
+        gm = g[:, None]
+        if need_w:
+            self.w.scatter(GS, GB, xv * gm)
+        if need_x:
+            self.x.scatter(GS, GB, wv * gm)
         if need_b and self.b is not None:
             self.b.scatter(GS, GB, g)

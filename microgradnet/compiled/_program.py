@@ -1,126 +1,78 @@
-"""A trace grouped into instructions over two stores, and run with NumPy.
+"""A planned trace made into instructions, and run with NumPy over two stores.
 
-The program groups a trace's op nodes into instructions: nodes of the same op (and constant
-argument) whose inputs are all computed at an earlier depth, so that one NumPy call evaluates a
-whole layer of neurons for a whole batch. Values live in two stores:
+:func:`~microgradnet.compiled._plan.plan` groups the nodes and gives every value a slot; the
+program makes one instruction per group, reading from the op's row which kind (its ``arity`` and
+``bilinear`` fields; for a dot group, whether its nodes form a layer), with the kernel derived
+from the row's rules (:mod:`microgradnet.compiled._kernels`): nothing here knows any op by name.
 
-* ``S``, the *shared* store, one float per slot: parameters, constants and every node computed
-  from them alone (an L2 penalty, say), evaluated once per call;
-* ``B``, the *batch* store, one row of ``N`` floats per slot: the inputs and every node that
-  depends on them.
-
-Which instruction runs a group is read from the op's row (its ``arity`` and ``bilinear``
-fields), and the kernel it runs is derived from the row's rules
-(:mod:`microgradnet.compiled._kernels`): nothing here knows any op by name.
-
-Note [slots in reading order]
-The nodes of a group get consecutive slots, so that the group's output is one block of a store.
-In which order matters for speed: a consumer reading the block in the order of its slots (the
-next layer reading this layer's outputs) gets a plain view, while a reversed view makes the
-next matrix product or ufunc about 1.4x slower (16 neurons, a batch of 100). The nodes come
-from :func:`microgradnet._graph.topological_order`, which expands the last parent of a node
-first, so the nodes a consumer reads in order come out last-first; slots are given in the
-reverse of that. Nodes of one group never depend on one another (they share a level), so any
-order among them is a valid one.
+The shared store ``S`` and its gradients ``GS`` live as long as the program, so an instruction
+can keep views of them (a layer's weights as a strided block). The parameters are its first
+slots: a caller either writes them from the ``Value``s before each run (:meth:`load`) or keeps
+them there itself, as compiled training does, updating them in place.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any
+import operator
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..engine import Value
 from ..ops import VARIADIC, Op
-from ._instructions import Dot, Elementwise, Instruction, KernelInstruction, Operand, Variadic
-from ._kernels import POINTS_PER_OP, Point, kernel_for, spread
-from ._trace import Node, Trace
+from ._instructions import (
+    Dot,
+    Elementwise,
+    Instruction,
+    KernelInstruction,
+    LayerDot,
+    Variadic,
+)
+from ._kernels import POINTS_PER_OP, Kernel, Point, kernel_for, spread
+from ._operands import Matrix, Operand, Windows
+from ._plan import Group, Plan, plan
+from ._trace import Trace
 
 __all__ = ["Program"]
 
+_data = operator.attrgetter("data")
+
 
 class Program:
-    """A trace grouped into instructions over the shared and batch stores.
+    """A trace as instructions over the shared and the batch store.
 
     Args:
         trace: the recorded graph.
         n_inputs: number of scalar inputs per sample.
         parameters: persistent leaves read live at every call, in slot order.
-        wants_grad: for each of ``parameters``, whether its gradient is written.
+        wants_grad: for each of ``parameters``, whether its gradient is computed.
+        inputs_want_grad: compute the inputs' gradients (saliency) instead.
     """
 
     def __init__(
-        self, trace: Trace, n_inputs: int, parameters: list[Value], wants_grad: list[bool]
+        self,
+        trace: Trace,
+        n_inputs: int,
+        parameters: list[Value],
+        wants_grad: Sequence[bool],
+        inputs_want_grad: bool = False,
     ) -> None:
-        nodes = trace.nodes
         self.trace = trace
         self.n_inputs = n_inputs
         self.parameters = parameters
-        param_slot = {id(p): i for i, p in enumerate(parameters)}
-        n_nodes = len(nodes)
-        batch = np.zeros(n_nodes, bool)
-        level = np.zeros(n_nodes, int)
-        needs = np.zeros(n_nodes, bool)
-        slot = np.full(n_nodes, -1)
-        constants: list[float] = []
-        n_shared = len(parameters)
-        for i, node in enumerate(nodes):
-            if node.kind == "input":
-                batch[i] = True
-                slot[i] = node.position
-            elif node.kind == "leaf":
-                p = param_slot.get(id(node.value))
-                if p is None:
-                    slot[i] = n_shared + len(constants)
-                    constants.append(node.value.data)
-                else:
-                    slot[i] = p
-                    needs[i] = wants_grad[p]
-            else:
-                parents = list(node.parents)
-                batch[i] = bool(batch[parents].any())
-                level[i] = 1 + int(level[parents].max()) if parents else 1
-                needs[i] = bool(needs[parents].any())
-        n_shared += len(constants)
-        n_batch = n_inputs
-
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        of_op: dict[Op, list[int]] = {}  # each op's nodes: its kernel is tried on them
-        for i, node in enumerate(nodes):
-            if node.kind != "op":
-                continue
-            assert node.op is not None
-            key = (
-                int(level[i]),
-                id(node.op),
-                _arg_key(node.arg),
-                len(node.parents),
-                tuple(batch[list(node.parents)]),
-                bool(batch[i]),
-            )
-            groups.setdefault(key, []).append(i)
-            of_op.setdefault(node.op, []).append(i)
-
-        self.instructions: list[Instruction] = []
-        for key in sorted(groups, key=lambda k: (k[0], groups[k][0])):
-            members = groups[key][::-1]  # see Note [slots in reading order]
-            out_batch = bool(batch[members[0]])
-            if out_batch:
-                start, n_batch = n_batch, n_batch + len(members)
-            else:
-                start, n_shared = n_shared, n_shared + len(members)
-            slot[members] = np.arange(start, start + len(members))
-            out = slice(start, start + len(members))
-            layout = _Layout(nodes, members, batch, slot, needs, out, out_batch)
-            self.instructions.append(layout.instruction(of_op))
-
-        self.n_shared, self.n_batch = n_shared, n_batch
-        self.shared_template = np.zeros(n_shared)
-        first_constant = len(parameters)
-        self.shared_template[first_constant : first_constant + len(constants)] = constants
-        self.output_slots = [(int(slot[i]), bool(batch[i])) for i in trace.outputs]
-        self.aux_slots = [(int(slot[i]), bool(batch[i])) for i in trace.aux]
+        layout = plan(trace, n_inputs, parameters, wants_grad, inputs_want_grad)
+        self.n_shared, self.n_batch = layout.n_shared, layout.n_batch
+        self.S = np.zeros(self.n_shared)
+        self.GS = np.zeros(self.n_shared)
+        first = len(parameters)
+        self.S[first : first + len(layout.constants)] = layout.constants
+        of_op: dict[Op, list[int]] = {}
+        for group in layout.groups:
+            of_op.setdefault(group.op, []).extend(group.members)
+        maker = _Maker(trace, layout, self.S, self.GS, of_op)
+        self.instructions: list[Instruction] = [maker.instruction(g) for g in layout.groups]
+        self.output_slots = [(layout.slot[i], layout.batch[i]) for i in trace.outputs]
+        self.aux_slots = [(layout.slot[i], layout.batch[i]) for i in trace.aux]
 
     def kernel_kinds(self) -> dict[Op, str]:
         """How each op of the program runs: ``"vectorised"``, ``"element-wise"`` or
@@ -132,115 +84,169 @@ class Program:
         return [i for i in self.instructions if isinstance(i, KernelInstruction)]
 
     # ----- running -----
-    def load(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fresh stores for a batch: ``inputs`` is ``(N, n_inputs)``."""
-        S = self.shared_template.copy()
+    def load(self) -> None:
+        """Write the parameters' current data into their slots of ``S``."""
         if self.parameters:
-            S[: len(self.parameters)] = [p.data for p in self.parameters]
+            self.S[: len(self.parameters)] = list(map(_data, self.parameters))
+
+    def forward(self, inputs: np.ndarray) -> np.ndarray:
+        """Run every instruction on ``inputs`` ``(N, n_inputs)``; returns the batch store."""
         B = np.empty((self.n_batch, inputs.shape[0]))
         B[: self.n_inputs] = inputs.T
-        return S, B
-
-    def forward(self, S: np.ndarray, B: np.ndarray) -> None:
-        """Run every instruction, in order, filling the stores."""
+        S = self.S
         for instruction in self.instructions:
             instruction.forward(S, B)
+        return B
 
-    def read(self, slots: list[tuple[int, bool]], S: np.ndarray, B: np.ndarray) -> np.ndarray:
+    def read(self, slots: list[tuple[int, bool]], B: np.ndarray) -> np.ndarray:
         """Values of ``slots`` as ``(N, len(slots))``."""
         out = np.empty((B.shape[1], len(slots)))
         for j, (s, is_batch) in enumerate(slots):
-            out[:, j] = B[s] if is_batch else S[s]
+            out[:, j] = B[s] if is_batch else self.S[s]
         return out
 
-    def backward(self, S: np.ndarray, B: np.ndarray, seed: np.ndarray) -> np.ndarray:
-        """Gradients of ``Σ seed * output`` for the parameters; ``seed`` is ``(N, n_outputs)``."""
-        GS = np.zeros(self.n_shared)
+    def backward(self, B: np.ndarray, seed: np.ndarray) -> np.ndarray:
+        """Gradients of ``Σ seed * output`` (``seed`` is ``(N, n_outputs)``) into ``GS`` (the
+        parameters' are its first slots); returns the batch store's gradients ``GB`` (the
+        inputs' are its first rows)."""
+        GS = self.GS
+        GS.fill(0.0)
         GB = np.zeros_like(B)
         for j, (s, is_batch) in enumerate(self.output_slots):
             if is_batch:
                 GB[s] += seed[:, j]
             else:
                 GS[s] += seed[:, j].sum()
+        S = self.S
         for instruction in reversed(self.instructions):
             instruction.backward(S, B, GS, GB)
-        return GS[: len(self.parameters)]
+        return GB
+
+    def finite_samples(self, B: np.ndarray, GB: np.ndarray | None = None) -> np.ndarray | None:
+        """``None`` if every value (and gradient) is finite, the usual case, checked in bulk;
+        else, per sample, whether its values are all finite (all ``False`` when a shared value
+        is not, since every sample reads it)."""
+        stores = [B] if GB is None else [B, GB]
+        shared = [self.S] if GB is None else [self.S, self.GS]
+        if all(np.isfinite(a).all() for a in (*stores, *shared)):
+            return None
+        if not all(np.isfinite(a).all() for a in shared):
+            return np.zeros(B.shape[1], bool)
+        finite: np.ndarray = np.isfinite(B).all(axis=0)
+        if GB is not None:
+            finite &= np.isfinite(GB).all(axis=0)
+        return finite
 
 
-def _point(node: Node, nodes: list[Node]) -> Point:
-    return tuple(nodes[p].value.data for p in node.parents), node.value.data, node.arg
+def _point(trace: Trace, i: int) -> Point:
+    values = trace.values
+    return tuple(values[p].data for p in trace.parents[i]), values[i].data, trace.args[i]
 
 
-class _Layout:
-    """Where the inputs of a group of nodes (same op, argument and layout) live, and the
-    instruction that runs them."""
+class _Maker:
+    """Makes the instruction of each group of a plan."""
 
     def __init__(
         self,
-        nodes: list[Node],
-        members: list[int],
-        batch: np.ndarray,
-        slot: np.ndarray,
+        trace: Trace,
+        layout: Plan,
+        S: np.ndarray,
+        GS: np.ndarray,
+        of_op: dict[Op, list[int]],
+    ) -> None:
+        self.trace, self.S, self.GS, self.of_op = trace, S, GS, of_op
+        # per node, once: a group reads its inputs' rows with one fancy index
+        self.slot = np.array(layout.slot, dtype=np.int64)
+        self.batch = np.array(layout.batch, dtype=bool)
+        self.needs = np.array(layout.needs, dtype=bool)
+        self.kernels: dict[Op, Kernel] = {}
+
+    def instruction(self, group: Group) -> Instruction:
+        parents = self.trace.parents
+        rows = [parents[i] for i in group.members]
+        nodes = np.array(rows, dtype=np.int64).reshape(len(rows), -1)  # (k, n_inputs)
+        slots, kinds, needs = self.slot[nodes], self.batch[nodes], self.needs[nodes]
+        op, arg, out, out_batch = group.op, group.arg, group.out, group.out_batch
+        if op.bilinear and op.arity == VARIADIC:
+            return self.dot(op, slots, kinds, needs, out, out_batch)
+        kernel = self.kernels.get(op)
+        if kernel is None:
+            points: Callable[[], list[Point]] = lambda: [
+                _point(self.trace, i) for i in spread(self.of_op[op], POINTS_PER_OP)
+            ]
+            kernel = self.kernels[op] = kernel_for(op, points)
+        n_inputs = slots.shape[1]
+        needs_grad = [bool(b) for b in np.atleast_1d(needs.any(axis=0))]
+        if op.arity == VARIADIC:
+            operand = Operand(slots, kinds, out_batch)
+            return Variadic(op, arg, kernel, operand, out, out_batch, needs_grad)
+        operands = [Operand(slots[:, j], kinds[:, j], out_batch) for j in range(n_inputs)]
+        return Elementwise(op, arg, kernel, operands, out, out_batch, needs_grad)
+
+    def dot(
+        self,
+        op: Op,
+        slots: np.ndarray,
+        kinds: np.ndarray,
         needs: np.ndarray,
         out: slice,
         out_batch: bool,
-    ) -> None:
-        first = nodes[members[0]]
-        assert first.op is not None
-        self.op, self.arg, self.out, self.out_batch = first.op, first.arg, out, out_batch
-        self.parents = np.array([nodes[i].parents for i in members], dtype=int)  # (k, n_inputs)
-        self.slots, self.kinds = slot[self.parents], batch[self.parents]
-        self.needs = needs
-        self.nodes = nodes
-
-    def operand(self, columns: Any, into_batch: bool | None = None) -> Operand:
-        out_batch = self.out_batch if into_batch is None else into_batch
-        return Operand(self.slots[:, columns], self.kinds[:, columns], out_batch)
-
-    def needed(self, columns: Any) -> bool:
-        return bool(self.needs[self.parents[:, columns]].any())
-
-    def points(self, indices: list[int]) -> list[Point]:
-        """The traced nodes ``indices`` as points to try a kernel on."""
-        return [_point(self.nodes[i], self.nodes) for i in indices]
-
-    def instruction(self, of_op: dict[Op, list[int]]) -> Instruction:
-        op, arg, out, out_batch = self.op, self.arg, self.out, self.out_batch
-        n_inputs = self.parents.shape[1]
-        if op.bilinear and op.arity == VARIADIC:
-            return self.dot()
-        kernel = kernel_for(op, lambda: self.points(spread(of_op[op], POINTS_PER_OP)))
-        needs_grad = [self.needed(j) for j in range(n_inputs)]
-        if op.arity == VARIADIC:
-            everything = self.operand(slice(None))
-            return Variadic(op, arg, kernel, everything, out, out_batch, needs_grad)
-        operands = [self.operand(j) for j in range(n_inputs)]
-        return Elementwise(op, arg, kernel, operands, out, out_batch, needs_grad)
-
-    def dot(self) -> Dot:
-        """``w·x + b`` over the group: ``(w..., x..., b)`` with an optional bias last."""
-        n_inputs = self.parents.shape[1]
-        m = n_inputs // 2
+    ) -> Instruction:
+        """``w·x + b`` over the group: a layer's matrix product when its nodes form one."""
+        m = slots.shape[1] // 2
         ws, xs = slice(0, m), slice(m, 2 * m)
-        rows, kinds = self.slots[:, xs], self.kinds
-        dense = bool(
-            self.out_batch
-            and not kinds[:, ws].any()
-            and kinds[:, xs].all()
-            and (rows == rows[0]).all()
-        )
-        if dense:
-            w = self.operand(ws, into_batch=False)
-            x = Operand(rows[0], kinds[0, xs], True)
-        else:
-            w, x = self.operand(ws), self.operand(xs)
-        has_bias = n_inputs % 2 == 1
-        b = self.operand(-1) if has_bias else None
-        needs_grad = [self.needed(ws), self.needed(xs), has_bias and self.needed(-1)]
-        return Dot(self.op, w, x, b, dense, self.out, self.out_batch, needs_grad)
+        has_bias = slots.shape[1] % 2 == 1
+        needs_grad = [bool(needs[:, ws].any()), bool(needs[:, xs].any())]
+        needs_grad.append(has_bias and bool(needs[:, -1].any()))
+        shared_w = not kinds[:, ws].any() and bool(kinds[:, xs].all())
+        shared_x = not kinds[:, xs].any() and bool(kinds[:, ws].all())
+        if out_batch and m and (shared_w or shared_x) and not (has_bias and kinds[:, -1].any()):
+            w_side, x_side = (ws, xs) if shared_w else (xs, ws)
+            layer = self.layer(op, slots, w_side, x_side, has_bias, out, needs_grad, shared_w)
+            if layer is not None:
+                return layer
+        w = Operand(slots[:, ws], kinds[:, ws], out_batch)
+        x = Operand(slots[:, xs], kinds[:, xs], out_batch)
+        b = Operand(slots[:, -1], kinds[:, -1], out_batch) if has_bias else None
+        return Dot(op, w, x, b, out, out_batch, needs_grad)
+
+    def layer(
+        self,
+        op: Op,
+        slots: np.ndarray,
+        w_side: slice,
+        x_side: slice,
+        has_bias: bool,
+        out: slice,
+        needs_grad: list[bool],
+        in_order: bool,
+    ) -> LayerDot | None:
+        """The group as ``F`` weight rows against ``P`` input rows, every pair once in the
+        group's order, each row's bias the same for all its nodes; else ``None``."""
+        k = slots.shape[0]
+        w_slots, x_slots = slots[:, w_side], slots[:, x_side]
+        f, F = _row_ids(w_slots)
+        p, P = _row_ids(x_slots)
+        order = np.arange(k)
+        # the members come sorted by (weights, inputs): a layer is every (f, p) in that order
+        if k != F * P or not (np.array_equal(f, order // P) and np.array_equal(p, order % P)):
+            return None
+        w_rows, x_rows = w_slots[::P], x_slots[:P]
+        bias = None
+        if has_bias:
+            b = slots[:, -1].reshape(F, P)
+            if not (b == b[:, :1]).all():
+                return None
+            bias = Matrix(b[:, :1].copy(), self.S, self.GS)
+        if not in_order:  # dot(x, w): the gradients of the two sides swap places too
+            needs_grad = [needs_grad[1], needs_grad[0], needs_grad[2]]
+        weights = Matrix(w_rows, self.S, self.GS)
+        return LayerDot(op, weights, Windows(x_rows), bias, out, needs_grad)
 
 
-def _arg_key(arg: Any) -> Any:
-    if isinstance(arg, float) and math.isnan(arg):
-        return "nan"
-    return arg
+def _row_ids(rows: np.ndarray) -> tuple[np.ndarray, int]:
+    """For each row, the number of the first equal row among the distinct ones (numbered in
+    order of appearance), and how many distinct rows there are."""
+    ids: dict[bytes, int] = {}
+    found = [ids.setdefault(row.tobytes(), len(ids)) for row in rows]
+    return np.array(found), len(ids)

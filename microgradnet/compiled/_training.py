@@ -1,5 +1,18 @@
-"""The compiled training step of ``fit(..., compiled=True)``, built on the public interface of
-:class:`~microgradnet.compiled.CompiledFunction` (:func:`compile` and ``backward``)."""
+"""The compiled training step of ``fit(..., compiled=True)``: the whole step in arrays.
+
+The model and the loss are traced per sample, ``loss_fn([model(x)], [t])``, whose mean over a
+batch is the batch loss for every library loss (each is a mean over samples), with the target
+an input of the program. While training runs, the parameters, their gradients and the
+optimiser's state live in arrays (the program's stores), and the optimiser's own update runs on
+them (:mod:`microgradnet._optimizer_arrays`). They are written back into the ``Value``s
+whenever a user can look: before callbacks and validation, at the end of ``fit`` (also when it
+stops on an error), and ``optimizer.state`` on access.
+
+Where that cannot be done (an optimiser with its own ``step``, an update that does not run on
+arrays, a loss whose graph depends on the target), each step writes the gradients into
+``.grad`` and calls ``optimizer.step()``, as the dynamic ``fit`` does. Either way no parameter
+is ever set to a value that is not finite: a step that would do so raises instead.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +22,15 @@ from typing import Any
 
 import numpy as np
 
+from .._clipping import clip_grad_norm_
+from .._optimizer_arrays import ArrayUpdate, runs_on_arrays
 from ..engine import Value, no_grad
-from ._function import CompiledFunction, compile
+from ._compile import _in_reading_order, compile
+from ._function import CompiledFunction
+from ._guard import TraceError
 from ._inputs import as_floats
-from ._trace import TraceError
+from ._program import Program
+from ._trace import compare_traces, trace
 
 __all__ = ["CompiledTraining"]
 
@@ -25,20 +43,27 @@ def _key(target: Any) -> Any:
     return target
 
 
+def _not_finite(what: str, rows: np.ndarray | None = None, batch: Any = None) -> Exception:
+    where = ""
+    if rows is not None:
+        bad = [int(batch[i]) for i in np.flatnonzero(~np.isfinite(rows).all(axis=1))[:5]]
+        where = f"; samples {bad} of X give a value that is not finite" if bad else ""
+    return FloatingPointError(
+        f"fit(compiled=True): {what} is not finite on this minibatch{where}, so no parameter "
+        "was changed"
+    )
+
+
 class CompiledTraining:
     """The training step of :func:`microgradnet.train.fit` with ``compiled=True``.
-
-    The model and the loss are traced per sample: ``loss_fn([model(x)], [t])``, whose mean over
-    a batch is the batch loss for every library loss (each is a mean over samples). Targets enter
-    as inputs when the graph does not depend on them; when it does (``hinge`` picks a branch by
-    label), one program is compiled per distinct target value, up to 16.
 
     Args:
         model: the model, called on one sample.
         loss_fn: ``loss_fn(predictions, targets) -> Value``, a mean over the batch.
         samples: every training sample; targets: their targets.
-        parameters: the parameters that get gradients.
+        parameters: the parameters that get gradients (the model's).
         custom_loss: ``loss_fn`` is the user's: check once that it is a per-sample mean.
+        optimizer: the optimiser :meth:`train` steps.
 
     Raises:
         TraceError: the model or the loss builds a graph that depends on the data.
@@ -52,34 +77,79 @@ class CompiledTraining:
         targets: list[Any],
         parameters: list[Value],
         custom_loss: bool,
+        optimizer: Any = None,
     ) -> None:
-        self._model, self._loss_fn = model, loss_fn
+        self._model, self._loss_fn, self._optimizer = model, loss_fn, optimizer
         self._samples, self._targets = samples, targets
+        self._parameters = parameters
         self._unchecked = custom_loss
         self._X = as_floats(samples, "X")
+        self._shared: CompiledFunction | None = None
+        self._arrays: ArrayUpdate | None = None
+        self._trusted: bool | None = None
+        self._dirty, self._stale = False, False
+        self._active: np.ndarray | None = None
         keys = [_key(t) for t in targets]
-        distinct = list(dict.fromkeys(keys))
-        spread = sorted({0, len(samples) // 3, 2 * len(samples) // 3, len(samples) - 1})
-        firsts = [keys.index(k) for k in distinct[:8]]
-        checks = list(dict.fromkeys([*firsts, *spread]))
 
         def sample_loss(x: Any, t: Any) -> Any:
             output = model(x)
             return loss_fn([output], [t]), output
 
-        self._shared: CompiledFunction | None = None
+        self._sample_loss = sample_loss
+        self._check_targets(keys)
         try:
             self._T = as_floats(targets, "y")
-            self._shared = compile(
-                sample_loss,
-                (self._X[checks[0]], self._T[checks[0]]),
-                parameters=parameters,
-                check_inputs=[(self._X[i], self._T[i]) for i in checks[1:]],
-                has_aux=True,
-            )
+            self._shared = self._compile_shared(keys)
             return
         except (TraceError, TypeError, ValueError):
             pass  # the graph depends on the target: one program per target value
+        self._compile_per_target(keys)
+
+    def _check_targets(self, keys: list[Any]) -> None:
+        """Every distinct target checked by the loss itself, as the dynamic ``fit`` checks each
+        minibatch's (a label outside {-1, +1}, a class index out of range): the compiled program
+        takes the targets as data and would not."""
+        firsts = sorted({k: i for i, k in reversed(list(enumerate(keys)))}.values())
+        with no_grad():
+            output = self._model(self._samples[0])
+            try:
+                self._loss_fn([output] * len(firsts), [self._targets[i] for i in firsts])
+            except (ArithmeticError, ValueError, TypeError):
+                for i in firsts:  # which one: its error, naming the sample
+                    try:
+                        self._loss_fn([output], [self._targets[i]])
+                    except (ArithmeticError, ValueError, TypeError) as error:
+                        raise type(error)(f"{error} (y[{i}])") from error
+                raise
+
+    # ----- compiling -----
+    def _compile_shared(self, keys: list[Any]) -> CompiledFunction:
+        """One program with the target as an input, its parameters laid out as the optimiser
+        lists them (so that they are the first slots of the program's shared store)."""
+        X, T = self._X, self._T
+        other = next((i for i, k in enumerate(keys) if k != keys[0]), len(keys) - 1)
+        example = [X[0], T[0]]
+        first = trace(self._sample_loss, example, True)
+        second = trace(self._sample_loss, [X[other], T[other]], True, guard=False)
+        live = _in_reading_order(first, compare_traces(first, second, f"sample {other}"))
+        reached = {id(p) for p in live}
+        stepped = list(self._optimizer.params) if runs_on_arrays(self._optimizer) else []
+        taken = {id(p) for p in stepped}
+        graded = [p for p in self._parameters if id(p) in reached and id(p) not in taken]
+        taken.update(id(p) for p in graded)
+        order = stepped + graded + [p for p in live if id(p) not in taken]
+        n_grad = len(stepped) + len(graded)
+        wants = [True] * n_grad + [False] * (len(order) - n_grad)
+        n_inputs = X[0].size + T[0].size
+        program = Program(first, n_inputs, order, wants)
+        self._inputs = np.concatenate([X.reshape(len(X), -1), T.reshape(len(T), -1)], axis=1)
+        self._n_stepped = len(stepped)
+        wanted = {id(p) for p in self._parameters}
+        self._clipped = np.array([id(p) in wanted for p in order[:n_grad]])
+        return CompiledFunction(self._sample_loss, example, first, program, n_grad, True)
+
+    def _compile_per_target(self, keys: list[Any]) -> None:
+        distinct = list(dict.fromkeys(keys))
         if len(distinct) > _MAX_STATIC_TARGETS:
             raise TraceError(
                 f"fit(compiled=True): the loss builds a different graph for different targets, "
@@ -90,13 +160,13 @@ class CompiledTraining:
         self._programs: list[CompiledFunction] = []
         for code, key in enumerate(distinct):
             members = np.flatnonzero(self._codes == code)
-            picks = members[np.linspace(0, len(members) - 1, min(len(members), 4)).astype(int)]
-            target = targets[int(members[0])]
+            picks = members[np.linspace(0, len(members) - 1, min(len(members), 2)).astype(int)]
+            target = self._targets[int(members[0])]
             try:
                 program = compile(
-                    lambda x, t=target: sample_loss(x, t),
+                    lambda x, t=target: self._sample_loss(x, t),
                     (self._X[picks[0]],),
-                    parameters=parameters,
+                    parameters=self._parameters,
                     check_inputs=[(self._X[i],) for i in picks[1:]],
                     has_aux=True,
                 )
@@ -104,9 +174,11 @@ class CompiledTraining:
                 raise TraceError(f"fit(compiled=True), target {key!r}: {error}") from error
             self._programs.append(program)
 
+    # ----- one step -----
     def step(self, batch: list[int]) -> tuple[float, list[Any]]:
         """Add the gradient of the batch's mean loss into ``.grad``; return the loss and the
         model's outputs (floats, or lists of floats) in batch order."""
+        self.sync()
         index = np.asarray(batch)
         if self._shared is not None:
             loss, aux = self._shared.backward(self._X[index], self._T[index])
@@ -125,6 +197,112 @@ class CompiledTraining:
         if self._unchecked:
             self._check_mean(batch, loss)
         return loss, outputs
+
+    def train(self, batch: list[int], max_norm: float | None) -> tuple[float, list[Any]]:
+        """One training step on ``batch``: forward, backward, clipping to ``max_norm`` (if
+        given) and the optimiser's update. Returns the loss and the model's outputs."""
+        if self._shared is not None and self._trusted is not False and self._arrays_ready():
+            result = self._train_on_arrays(batch, max_norm)
+            if result is not None:
+                return result
+        optimizer = self._optimizer
+        optimizer.zero_grad()
+        loss, outputs = self.step(batch)
+        grads = np.array([p.grad for p in self._parameters])
+        if not np.isfinite(grads).all():
+            raise _not_finite("the gradient")
+        if max_norm is not None:
+            clip_grad_norm_(self._parameters, max_norm)
+        params = list(getattr(optimizer, "params", ()))
+        before = [p.data for p in params]
+        optimizer.step()
+        if not all(math.isfinite(p.data) for p in params):
+            for p, data in zip(params, before, strict=True):
+                p.data = data
+            raise FloatingPointError(
+                "fit(compiled=True): the optimiser's step gave a parameter a value that is not "
+                "finite, so no parameter was changed"
+            )
+        return loss, outputs
+
+    def _arrays_ready(self) -> bool:
+        if self._arrays is None:
+            if not runs_on_arrays(self._optimizer):
+                self._trusted = False
+                return False
+            program = self._program
+            n = self._n_stepped
+            self._arrays = ArrayUpdate(self._optimizer, program.S[:n], program.GS[:n])
+            self._stale = True
+        return True
+
+    @property
+    def _program(self) -> Program:
+        assert self._shared is not None
+        return self._shared._program
+
+    def _train_on_arrays(
+        self, batch: list[int], max_norm: float | None
+    ) -> tuple[float, list[Any]] | None:
+        arrays, program, shared = self._arrays, self._program, self._shared
+        assert arrays is not None and shared is not None
+        if self._stale:
+            self._reload()
+        index = np.asarray(batch)
+        n = len(batch)
+        run = shared.run(self._inputs[index], np.full(n, 1.0 / n), load=False)
+        n_grad = len(shared.grad_parameters)
+        G = program.GS[:n_grad]
+        if run.grads is not program.GS:  # a sample went through the engine
+            G[:] = run.grads[:n_grad]
+        if self._active is not None:
+            arrays.G[~self._active] = 0.0  # a frozen parameter gets no gradient
+        loss = float(run.outputs[:, 0].mean())
+        if not np.isfinite(G).all():
+            raise _not_finite("the gradient", run.outputs, index)
+        if self._unchecked:
+            self._check_mean(batch, loss)
+        if max_norm is not None:
+            clipped = G[self._clipped]
+            norm = float(np.linalg.norm(clipped))
+            G[self._clipped] = clipped * min(max_norm / (norm + 1e-6), 1.0)
+        if self._trusted is None:
+            self._trusted = arrays.agrees(self._active)
+            if not self._trusted:
+                return None  # this step and the next ones run the ordinary way
+        arrays.step(self._active)
+        self._dirty = True
+        assert run.aux is not None
+        outputs: list[Any] = shared._shape(run.aux, shared._aux_shape).tolist()
+        return loss, outputs
+
+    def _reload(self) -> None:
+        """Read the parameters from the ``Value``s (a callback may have changed them), and
+        which are frozen."""
+        program = self._program
+        program.load()
+        flags = [getattr(p, "requires_grad", True) for p in self._optimizer.params]
+        self._active = None if all(flags) else np.array(flags, dtype=bool)
+        self._stale = False
+
+    def _grads_into_values(self) -> None:
+        shared = self._shared
+        assert shared is not None
+        grads = self._program.GS[: len(shared.grad_parameters)].tolist()
+        for p, g in zip(shared.grad_parameters, grads, strict=True):
+            p.grad = g if getattr(p, "requires_grad", True) else 0.0
+
+    def sync(self) -> None:
+        """Write the parameters and gradients kept in arrays into the ``Value``s (a no-op when
+        they are already there); the next array step reads them back first."""
+        if not self._dirty:
+            return
+        program = self._program
+        values = program.S[: self._n_stepped].tolist()
+        for p, data in zip(self._optimizer.params, values, strict=True):
+            p.data = data
+        self._grads_into_values()
+        self._dirty, self._stale = False, True
 
     def _check_mean(self, batch: list[int], loss: float) -> None:
         self._unchecked = False
