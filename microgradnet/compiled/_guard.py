@@ -128,19 +128,19 @@ def _install() -> None:
     _originals["data"] = Value.__dict__["data"]
     setattr(Value, "data", _wrapped_data(_originals["data"]))  # noqa: B010
     for name in _DUNDERS:
-        original = Value.__dict__.get(name)
-        _originals[name] = original
-        setattr(Value, name, _wrapped_dunder(name, original))
+        # Value's own method, or the one it inherits (put back by deleting the wrapper)
+        _originals[name] = (Value.__dict__.get(name), getattr(Value, name, None))
+        setattr(Value, name, _wrapped_dunder(name, _originals[name][1]))
 
 
 def _uninstall() -> None:
     setattr(Value, "data", _originals.pop("data"))  # noqa: B010
     for name in _DUNDERS:
-        original = _originals.pop(name)
-        if original is None:
+        own, _ = _originals.pop(name)
+        if own is None:
             delattr(Value, name)
         else:
-            setattr(Value, name, original)
+            setattr(Value, name, own)
 
 
 @contextlib.contextmanager
