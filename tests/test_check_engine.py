@@ -78,7 +78,7 @@ def test_a_right_engine_passes_every_check(reports: dict[str, EngineReport]) -> 
 
 
 def test_microgradnet_passes_every_check_of_every_row_it_has() -> None:
-    report = check_engine(microgradnet.Value, max_examples=15)
+    report = check_engine(microgradnet.Value, max_examples=10)
     assert report.ok, str(report)
     assert {"add", "pow", "rpow", "tanh", "leaky_relu", "max", "sum"} <= set(report.supported)
     assert "adds the gradients again" in report["second backward()"].detail
@@ -182,7 +182,7 @@ def test_micrograd_0_1_0() -> None:
 # ----- an engine with other names -----
 def test_an_adapter_covers_other_names() -> None:
     adapter = Adapter(grad="derivative", methods={"sigmoid": "sigm"})
-    report = check_engine(Scalar, adapter=adapter, ops=["add", "mul", "sigmoid"])
+    report = check_engine(Scalar, adapter=adapter, ops=["add", "mul", "sigmoid"], max_examples=20)
     assert report.ok, str(report)
     assert report["sigmoid"].detail.startswith("x.sigm()")
     assert report.supported == ["add", "mul", "sigmoid"]
@@ -194,7 +194,8 @@ def test_an_engine_without_grad_is_refused_with_the_adapter_named() -> None:
 
 
 def test_a_method_the_engine_lacks_is_reported_not_supported() -> None:
-    report = check_engine(Scalar, adapter=Adapter(grad="derivative"), ops=["sigmoid", "add"])
+    adapter = Adapter(grad="derivative")
+    report = check_engine(Scalar, adapter=adapter, ops=["sigmoid", "add"], max_examples=10)
     assert report["sigmoid"].status == "not supported"
     assert "no attribute 'sigmoid'" in report["sigmoid"].detail
     assert report.ok
@@ -233,12 +234,12 @@ def test_the_report_prints_one_line_per_check(reports: dict[str, EngineReport]) 
 def test_the_command_line_exit_status_says_whether_the_engine_passed(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    args = ["check", "broken_engines.engines:WrongTanh", "--ops", "tanh,add", "--max-examples"]
-    assert main([*args, "30"]) == 1
+    quick = ["--max-examples", "10", "--max-depth", "100"]
+    assert main(["check", "broken_engines.engines:WrongTanh", "--ops", "tanh,add", *quick]) == 1
     assert "FAIL  tanh" in capsys.readouterr().out
-    assert main(["check", "broken_engines.engines:Value", "--ops", "tanh,add"]) == 0
+    assert main(["check", "broken_engines.engines:Value", "--ops", "tanh,add", *quick]) == 0
     adapter = ["--grad", "derivative", "--method", "sigmoid=sigm", "--ops", "sigmoid"]
-    assert main(["check", "broken_engines.engines:Scalar", *adapter]) == 0
+    assert main(["check", "broken_engines.engines:Scalar", *adapter, *quick]) == 0
     assert "x.sigm()" in capsys.readouterr().out
     assert main(["check", "broken_engines.engines"]) == 2
     assert main(["check", "broken_engines.nowhere:Value"]) == 2

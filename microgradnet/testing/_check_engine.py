@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any, Literal
 
-from hypothesis import HealthCheck, Verbosity, given, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis.errors import Flaky, Unsatisfiable
 
 from .. import ops as op_table
@@ -63,6 +63,7 @@ def _search(
         deadline=None,
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
+        phases=(Phase.generate, Phase.shrink),  # no explaining: the shrunk expression says it
     )(given(samples(op_list, usable, **sizes))(check))
     try:
         test()
