@@ -176,7 +176,7 @@ def test_micrograd_0_1_0() -> None:
 
     deep = report["deep chain"]
     assert "RecursionError" in deep.problem
-    assert "not 2x" in report["second backward()"].detail
+    assert "neither recomputed (1x) nor added again (2x)" in report["second backward()"].detail
 
 
 # ----- an engine with other names -----

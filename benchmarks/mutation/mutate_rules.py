@@ -31,16 +31,19 @@ import ast
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 TARGETS = {"ops": "microgradnet/ops.py", "backward": "microgradnet/_backward.py"}
+PROJECT = ("microgradnet", "tests", "pyproject.toml")
 
 # Each target's tests run in two stages, fast and decisive first: a mutant the first stage kills
 # costs one small pytest run; only a survivor of it pays for the rest.
@@ -115,9 +118,8 @@ def walk_spans(source: str) -> list[Span]:
 
 
 # ----- the run -----
-def copy_project(work: Path, source: str) -> None:
+def copy_project(work: Path, source: str, names: Sequence[str] = PROJECT) -> None:
     """The package, its tests and pyproject.toml, as committed (``head``) or as on disk."""
-    names = ["microgradnet", "tests", "pyproject.toml"]
     if source == "head":
         archive = subprocess.run(
             ["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD", *names],
@@ -127,9 +129,11 @@ def copy_project(work: Path, source: str) -> None:
         subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
         return
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
-    for name in names[:2]:
-        shutil.copytree(ROOT / name, work / name, ignore=ignore)
-    shutil.copy2(ROOT / names[2], work / names[2])
+    for name in names:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, work / name, ignore=ignore)
+        else:
+            shutil.copy2(ROOT / name, work / name)
 
 
 def test_command(stages: list[list[str]]) -> str:
@@ -193,10 +197,16 @@ def survivors(session: Path) -> tuple[int, int, list[dict[str, object]]]:
         run += 1
         if result.get("test_outcome") == "survived":
             mutation = item["mutations"][0]
-            alive.append({**mutation, "diff": result.get("diff", "")})
+            alive.append({**mutation, "job_id": item["job_id"], "diff": result.get("diff", "")})
         else:
             killed += 1
     return killed, run, alive
+
+
+def _summary(module: str, session: Path, started: float) -> dict[str, object]:
+    killed, run, alive = survivors(session)
+    seconds = round(time.perf_counter() - started)
+    return dict(module=module, mutants=run, killed=killed, survived=alive, seconds=seconds)
 
 
 def run_target(name: str, work: Path, suite: str, timeout: float) -> dict[str, object]:
@@ -216,14 +226,30 @@ def run_target(name: str, work: Path, suite: str, timeout: float) -> dict[str, o
     subprocess.run([cosmic_ray, "baseline", str(config)], cwd=work, check=True)
     started = time.perf_counter()
     subprocess.run([cosmic_ray, "exec", str(config), str(session)], cwd=work, check=True)
-    killed, run, alive = survivors(session)
-    return {
-        "module": module,
-        "mutants": run,
-        "killed": killed,
-        "survived": alive,
-        "seconds": round(time.perf_counter() - started),
-    }
+    return _summary(module, session, started)
+
+
+def retest(work: Path, source: str) -> list[dict[str, object]]:
+    """Run the survivors of an earlier run in ``work`` again, against the tests as they are now
+    (the mutated package stays as it was)."""
+    shutil.rmtree(work / "tests")
+    copy_project(work, source, ["tests"])
+    results = []
+    for name, module in TARGETS.items():
+        session = work / f"{name}.sqlite"
+        if not session.exists():
+            continue
+        _, _, alive = survivors(session)
+        with sqlite3.connect(session) as db:  # forget their results: they are pending again
+            db.executemany(
+                "DELETE FROM work_results WHERE job_id = ?", [(a["job_id"],) for a in alive]
+            )
+        config = work / f"{Path(module).stem}.toml"
+        started = time.perf_counter()
+        cosmic_ray = str(VENV_BIN / "cosmic-ray")
+        subprocess.run([cosmic_ray, "exec", str(config), str(session)], cwd=work, check=True)
+        results.append(_summary(module, session, started))
+    return results
 
 
 def main() -> int:
@@ -244,7 +270,17 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
     parser.add_argument("--work", type=Path, help="work folder (default: a new temporary one)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--retest",
+        type=Path,
+        metavar="WORK",
+        help="run the survivors of an earlier run's work folder again, with today's tests",
+    )
     args = parser.parse_args()
+    os.environ.setdefault("HYPOTHESIS_PROFILE", "ci")
+    if args.retest is not None:
+        os.environ["PYTHONPATH"] = str(args.retest)
+        return report(retest(args.retest, args.source), "survivors retested", args.json)
 
     work = args.work or Path(tempfile.mkdtemp(prefix="mutation-"))
     if work.exists() and any(work.iterdir()):
@@ -252,11 +288,14 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     copy_project(work, args.source)
     os.environ["PYTHONPATH"] = str(work)  # the copy, not the installed package, is tested
-    os.environ.setdefault("HYPOTHESIS_PROFILE", "ci")
     names = list(TARGETS) if args.target == "all" else [args.target]
     results = [run_target(name, work, args.suite, args.timeout) for name in names]
+    return report(results, f"{args.suite} tests, work folder {work}", args.json)
 
-    print(f"\nmutation testing ({args.suite} tests), work folder {work}")
+
+def report(results: list[dict[str, object]], title: str, json_path: Path | None) -> int:
+    """Print the score and every survivor's diff (and write them as JSON)."""
+    print(f"\nmutation testing ({title})")
     for result in results:
         mutants, killed = int(result["mutants"]), int(result["killed"])  # type: ignore[call-overload]
         score = 100.0 * killed / mutants if mutants else 100.0
@@ -267,8 +306,8 @@ def main() -> int:
         for alive in result["survived"]:  # type: ignore[attr-defined]
             print(f"  survived: {alive['operator_name']} at line {alive['start_pos'][0]}")
             print("    " + str(alive["diff"]).replace("\n", "\n    "))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    if json_path:
+        json_path.write_text(json.dumps(results, indent=1), encoding="utf-8")
     return 0
 
 

@@ -153,7 +153,10 @@ class EngineReport:
             for check in (c for c in self.checks if c.kind == kind):
                 if kind == "op" and check.status == "not supported":
                     continue  # listed together below, the reasons in each check's detail
-                text = check.problem if check.failed else check.detail
+                text = check.detail
+                if check.failed:
+                    short = check.expression and len(check.expression) <= 40
+                    text = check.problem + (f" in {check.expression}" if short else "")
                 lines.append(f"  {_MARK[check.status]:>4}  {check.name:<{width}}  {text}")
             if kind == "op" and (missing := self.unsupported):
                 lines.extend(_wrapped(f"  {_MARK['not supported']:>4}  not supported: ", missing))
