@@ -120,3 +120,19 @@ def test_the_derivative_at_a_kink_is_pytorchs(name: str) -> None:
             (torch_fn(x, arg) if takes else torch_fn(x)).backward()
             (local,) = op.local_derivatives([kink], op.evaluate([kink], arg), arg)
             assert float(local) == x.grad.item(), f"{name}(arg={arg}) at its kink {kink}"
+
+
+# ----- at a tie: one input takes the gradient -----
+_SELECTORS = [op for op in BUILTIN_OPS if op.selects and op.arity == VARIADIC]
+
+
+@pytest.mark.parametrize("op", _SELECTORS, ids=[op.name for op in _SELECTORS])
+def test_at_a_tie_a_selector_passes_the_gradient_to_exactly_one_input(op: Op) -> None:
+    # max and min have no derivative where inputs tie; a one-hot vector is a subgradient there
+    # (any convex combination of the tied inputs' one-hot vectors is), and it is what the row
+    # promises (selects): one local derivative 1, every other exactly 0.
+    for xs in ([1.0, 1.0], [2.0, 2.0, 2.0], [0.5, -1.0, 0.5], [-1.0, 3.0, 3.0, -2.0]):
+        local = [float(d) for d in op.local_derivatives(xs, op.evaluate(xs))]
+        assert sorted(local) == [0.0] * (len(xs) - 1) + [1.0], f"{op.name}{tuple(xs)}: {local}"
+        chosen = local.index(1.0)
+        assert xs[chosen] == op.evaluate(xs), f"{op.name}{tuple(xs)}: input {chosen} is not it"
