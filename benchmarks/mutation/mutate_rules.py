@@ -278,6 +278,9 @@ def main() -> int:
     )
     args = parser.parse_args()
     os.environ.setdefault("HYPOTHESIS_PROFILE", "ci")
+    # No third-party pytest plugins (xdist, nbmake, playwright, ...): the tests here need none,
+    # and loading them doubled the cost of every mutant's run.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     if args.retest is not None:
         os.environ["PYTHONPATH"] = str(args.retest)
         return report(retest(args.retest, args.source), "survivors retested", args.json)
