@@ -14,118 +14,98 @@ serves four backends:
 Piecewise-constant selectors (``where`` on a condition, ``sign``) read the data of a ``Value``:
 their derivative is 0 wherever it exists, so a float is the exact answer and no graph is needed.
 
-This module imports neither the engine nor NumPy nor sympy: a backend is found from the type of
-the argument, and its library is imported the first time it is needed.
+This module imports neither the engine nor NumPy nor sympy: :mod:`microgradnet._dispatch` finds a
+backend from the type of the argument and imports its library the first time it is needed.
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
 import math
-import sys
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
+
+from ._dispatch import UndefinedGradient, data_of
+from ._dispatch import backend as _backend
+from ._dispatch import binary as _binary
+from ._dispatch import library as _library
+from ._dispatch import unary as _unary
 
 __all__ = [
     "UndefinedGradient",
+    "arccos",
+    "arcsin",
+    "arctan",
+    "arctan2",
+    "at_infinity",
     "cos",
+    "cosh",
     "data_of",
     "divide",
+    "erf",
     "exp",
+    "exp2",
+    "expm1",
+    "exponent_derivative",
+    "hypot",
+    "is_nan",
     "log",
+    "log1p",
+    "log2",
+    "log10",
     "log_for_exponent",
     "maximum",
+    "minimum",
     "power",
+    "power_derivative",
     "relu",
     "sigmoid",
     "sign",
     "sin",
+    "sinh",
     "softplus",
     "sqrt",
+    "tan",
     "tanh",
     "where",
 ]
 
 
-class UndefinedGradient:
-    """A local derivative that does not exist, such as d/dy of ``x ** y`` at ``x <= 0``.
-
-    Sums and products with it stay undefined (with floats, ``Value``s and NumPy arrays alike), and
-    the engine raises ``ValueError`` with its message only if it reaches a gradient that is
-    actually required: never a silent NaN, and no error for a gradient nobody asked for.
-    """
-
-    __slots__ = ("message",)
-    __array_ufunc__ = None  # NumPy defers to us: array * undefined stays undefined
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-    def _spread(self, _other: object) -> UndefinedGradient:
-        return self
-
-    __mul__ = __rmul__ = __add__ = __radd__ = __sub__ = __rsub__ = __neg__ = _spread
-
-    def __float__(self) -> float:
-        raise ValueError(self.message)
-
-    def __repr__(self) -> str:
-        return f"UndefinedGradient({self.message!r})"
-
-
-# ----- finding the backend of an argument -----
-def _library(name: str) -> ModuleType:
-    module = sys.modules.get(name)  # already imported: no import machinery per call
-    return module if module is not None else importlib.import_module(name)
-
-
-_BACKEND_OF_TYPE: dict[type, str] = {float: "float", int: "float", bool: "float"}
-
-
-def _backend(x: object) -> str:
-    """``"float"``, ``"numpy"``, ``"sympy"`` or ``"graph"`` (a ``Value``) for ``x``."""
-    kind = type(x)
-    backend = _BACKEND_OF_TYPE.get(kind)
-    if backend is None:
-        root = kind.__module__.partition(".")[0]
-        backend = root if root in ("numpy", "sympy") else "graph"
-        _BACKEND_OF_TYPE[kind] = backend
-    return backend
-
-
-def data_of(x: Any) -> Any:
-    """The number inside ``x``: a ``Value``'s data, anything else unchanged.
-
-    For piecewise-constant selectors only (see the module docstring)."""
-    return float(x) if _backend(x) == "graph" else x
-
-
 # ----- unary functions -----
-def _unary(
-    name: str,
-    on_float: Callable[[float], float],
-    on_numpy: Callable[[Any], Any] | None = None,
-    on_sympy: Callable[[Any], Any] | None = None,
-) -> Callable[[Any], Any]:
-    """A helper computing ``name``: ``on_float`` on numbers, the method ``name`` on a ``Value``,
-    NumPy's and sympy's function of the same name (or the ones given) on theirs."""
+def _named(name: str, function: Callable[[float], float]) -> Callable[[float], float]:
+    """``function`` on floats, its errors naming ``name`` and the input (``sin(inf)``)."""
 
-    def helper(x: Any) -> Any:
-        if type(x) is float:  # the common case first: one type test
-            return on_float(x)
-        backend = _backend(x)
-        if backend == "float":
-            return on_float(float(x))
-        if backend == "graph":
-            return getattr(x, name)()
-        if backend == "numpy":
-            return on_numpy(x) if on_numpy else getattr(_library("numpy"), name)(x)
-        return on_sympy(x) if on_sympy else getattr(_library("sympy"), name)(x)
+    def on_float(x: float) -> float:
+        try:
+            return function(x)
+        except OverflowError:
+            raise OverflowError(f"{name}: overflow for input {x!r}") from None
+        except ValueError:
+            raise ValueError(f"{name}: undefined for input {x!r}") from None
 
-    helper.__name__ = helper.__qualname__ = name
-    helper.__doc__ = f"``{name}`` of a float, a ``Value``, a NumPy array or a sympy expression."
-    return helper
+    return on_float
+
+
+def _above(name: str, function: Callable[[float], float], low: float) -> Callable[[float], float]:
+    """``function`` on floats greater than ``low`` (a logarithm's domain); NaN passes through."""
+
+    def on_float(x: float) -> float:
+        if x <= low:
+            raise ValueError(f"{name}: undefined for value {x!r} (needs a value above {low:g})")
+        return function(x)
+
+    return on_float
+
+
+def _within_one(name: str, function: Callable[[float], float]) -> Callable[[float], float]:
+    """``function`` on floats in [-1, 1] (arcsin, arccos); NaN passes through."""
+
+    def on_float(x: float) -> float:
+        if x < -1.0 or x > 1.0:
+            raise ValueError(f"{name}: undefined for value {x!r} (outside [-1, 1])")
+        return function(x)
+
+    return on_float
 
 
 def _checked_exp(x: float) -> float:
@@ -180,32 +160,103 @@ def _sympy_softplus(x: Any) -> Any:
     return sp.log(1 + sp.exp(x))
 
 
+def _numpy_erf(x: Any) -> Any:
+    # NumPy has no erf; SciPy comes with scikit-learn, a dependency.
+    return _library("scipy.special").erf(x)
+
+
+def _sympy(function: Callable[[Any, Any], Any]) -> Callable[[Any], Any]:
+    """A sympy form written with the sympy module: ``_sympy(lambda sp, x: sp.log(1 + x))``."""
+    return lambda x: function(_library("sympy"), x)
+
+
 exp = _unary("exp", _checked_exp)
 log = _unary("log", _checked_log)
 sqrt = _unary("sqrt", _checked_sqrt)
-sin = _unary("sin", math.sin)
-cos = _unary("cos", math.cos)
+sin = _unary("sin", _named("sin", math.sin))
+cos = _unary("cos", _named("cos", math.cos))
+tan = _unary("tan", _named("tan", math.tan))
 tanh = _unary("tanh", math.tanh)
+sinh = _unary("sinh", _named("sinh", math.sinh))
+cosh = _unary("cosh", _named("cosh", math.cosh))
 sigmoid = _unary("sigmoid", _float_sigmoid, _numpy_sigmoid, _sympy_sigmoid)
 softplus = _unary("softplus", _float_softplus, _numpy_softplus, _sympy_softplus)
+# sympy cannot always prove arcsin(u) real (it would need |u| <= 1), and then cannot differentiate
+# |arcsin(u)|; the real part is the same function on the domain where ours is defined.
+arcsin = _unary(
+    "arcsin", _within_one("arcsin", math.asin), on_sympy=_sympy(lambda sp, x: sp.re(sp.asin(x)))
+)
+arccos = _unary(
+    "arccos", _within_one("arccos", math.acos), on_sympy=_sympy(lambda sp, x: sp.re(sp.acos(x)))
+)
+arctan = _unary("arctan", math.atan, on_sympy=_sympy(lambda sp, x: sp.atan(x)))
+log1p = _unary(
+    "log1p", _above("log1p", math.log1p, -1.0), on_sympy=_sympy(lambda sp, x: sp.log(1 + x))
+)
+expm1 = _unary("expm1", _named("expm1", math.expm1), on_sympy=_sympy(lambda sp, x: sp.exp(x) - 1))
+log2 = _unary("log2", _above("log2", math.log2, 0.0), on_sympy=_sympy(lambda sp, x: sp.log(x, 2)))
+log10 = _unary(
+    "log10", _above("log10", math.log10, 0.0), on_sympy=_sympy(lambda sp, x: sp.log(x, 10))
+)
+exp2 = _unary("exp2", _named("exp2", lambda x: 2.0**x), on_sympy=_sympy(lambda sp, x: 2**x))
+erf = _unary("erf", math.erf, _numpy_erf)
 
 
 def relu(x: Any) -> Any:
-    """``x`` where it is positive, else 0.0, of a float, a ``Value``, an array or an expression."""
+    """``x`` where it is not negative, else 0.0, of a float, a ``Value``, an array or an expression.
+
+    NaN passes through (``relu(nan)`` is NaN), and so does ``-0.0``, as in PyTorch."""
     if type(x) is float:  # a network's most common activation: no second call
-        return x if x > 0.0 else 0.0
+        return 0.0 if x < 0.0 else x
     if _backend(x) == "graph":
         return x.relu()
-    return where(x > 0.0, x, 0.0)
+    return where(x < 0.0, 0.0, x)
+
+
+def is_nan(x: Any) -> Any:
+    """Whether ``x`` is NaN (element by element for an array; never, for a sympy expression)."""
+    backend = _backend(x)
+    if backend == "numpy":
+        return _library("numpy").isnan(x)
+    if backend == "sympy":
+        return False
+    x = data_of(x)
+    return x != x
+
+
+def at_infinity(x: Any, value: Any, below: float, above: float) -> Any:
+    """``value``, except ``below`` where ``x`` is -inf and ``above`` where it is +inf.
+
+    For a formula that computes ``inf * 0`` at an infinite input (``x * sigmoid(x)`` at -inf)
+    although it has a limit there: the limit replaces the NaN. ``value`` is computed everywhere,
+    so it must not raise at an infinite input."""
+    backend = _backend(x)
+    if backend == "numpy":
+        np = _library("numpy")
+        return np.where(x == math.inf, above, np.where(x == -math.inf, below, value))
+    if backend == "sympy":
+        return value
+    data = data_of(x)
+    return above if data == math.inf else below if data == -math.inf else value
 
 
 # ----- binary functions -----
+arctan2 = _binary("arctan2", math.atan2, "arctan2", lambda sp, y, x: sp.atan2(y, x))
+hypot = _binary("hypot", math.hypot, "hypot", lambda sp, x, y: sp.sqrt(x * x + y * y))
+arctan2.__doc__ = "The angle of the point ``(x, y)``, ``arctan2(y, x)``, in (-pi, pi]."
+hypot.__doc__ = "``sqrt(x**2 + y**2)`` without overflow or underflow on the way."
+
+
 def divide(x: Any, y: Any) -> Any:
-    """``x / y``; on numbers, division by zero raises ``ZeroDivisionError`` naming the op."""
+    """``x / y``; on numbers, division by zero raises ``ZeroDivisionError`` naming the op, and
+    an infinity divided by an infinity (NaN) raises ``ValueError``."""
     if _backend(y) == "float" and _backend(x) == "float":
         if y == 0.0:
             raise ZeroDivisionError(f"div: division of {x!r} by zero")
-        return x / y
+        result = x / y
+        if result != result and x == x and y == y:
+            raise ValueError(f"div: {x!r} / {y!r} is undefined")
+        return result
     return x / y
 
 
@@ -214,7 +265,7 @@ def power(x: Any, y: Any, op: str = "pow") -> Any:
     if _backend(y) == "float" and _backend(x) == "float":
         if x == 0.0 and y < 0.0:
             raise ZeroDivisionError(f"{op}: 0.0 raised to the negative power {y!r}")
-        if x < 0.0 and not float(y).is_integer():
+        if x < 0.0 and y == y and not float(y).is_integer():
             raise ValueError(f"{op}: negative base {x!r} raised to the non-integer power {y!r}")
         try:
             return float(x**y)
@@ -223,6 +274,55 @@ def power(x: Any, y: Any, op: str = "pow") -> Any:
     if _backend(x) == "numpy" or _backend(y) == "numpy":
         return _library("numpy").power(x, y)
     return x**y
+
+
+def power_derivative(x: Any, y: Any) -> Any:
+    """d/dx of ``x ** y``: ``y * x ** (y - 1)``, and 0 where ``y`` is 0 (``x ** 0`` is 1
+    everywhere, ``0 ** 0`` included).
+
+    Where the formula computes ``inf * 0`` (``y`` infinite, ``x ** (y - 1)`` 0) the limit is 0:
+    the power falls faster than ``y`` grows."""
+    backend = _backend(x) if _backend(y) == "float" else _backend(y)
+    if backend == "numpy":
+        np = _library("numpy")
+        y = np.asarray(y, dtype=float)
+        return np.where(y == 0.0, 0.0, np.nan_to_num(y * np.power(x, y - 1.0), nan=0.0))
+    if backend == "sympy":
+        return y * x ** (y - 1)
+    if backend == "graph":  # keep the graph: d/dy of this is needed at second order
+        if data_of(y) == 0.0 and data_of(x) == 0.0:
+            return 0.0
+        return y * x ** (y - 1)
+    if y == 0.0:
+        return 0.0
+    d = float(y * x ** (y - 1))
+    return 0.0 if d != d and x == x and y == y else d
+
+
+def exponent_derivative(x: Any, y: Any, out: Any, op: str) -> Any:
+    """d/dy of ``out = x ** y``: ``out * log(x)``; 0 where ``x`` is 0 and ``y`` positive
+    (``0 ** y`` is 0 for every positive ``y``).
+
+    Elsewhere (``x < 0``, or ``x`` 0 and ``y`` not positive) it does not exist: an
+    :class:`UndefinedGradient` on numbers and ``Value``s, NaN in an array (compiled mode explains
+    it with this rule on floats)."""
+    backend = _backend(x) if _backend(y) == "float" else _backend(y)
+    if backend == "numpy":
+        np = _library("numpy")
+        return np.where((np.asarray(x) == 0.0) & (np.asarray(y) > 0.0), 0.0, out * np.log(x))
+    if backend == "sympy":
+        return out * log(x)
+    base, exponent = data_of(x), data_of(y)
+    if not base <= 0.0:  # a positive base, or NaN: NaN propagates
+        d = out * log(x)
+        if backend != "float" or d == d or base != base or exponent != exponent:
+            return d
+    elif base == 0.0 and exponent > 0.0:
+        return 0.0
+    return UndefinedGradient(
+        f"{op}: the gradient with respect to the exponent needs log(base), "
+        f"undefined for base {base!r} and exponent {exponent!r}"
+    )
 
 
 def log_for_exponent(x: Any, op: str) -> Any:
@@ -241,14 +341,50 @@ def log_for_exponent(x: Any, op: str) -> Any:
     )
 
 
+# ----- the largest and the smallest -----
+def _extreme(pick: Callable[..., Any], xs: tuple[Any, ...]) -> Any:
+    result = pick(xs)
+    total = sum(xs)  # NaN if any input is (a sum runs in C)
+    if total != total:
+        # Every comparison with NaN is false, so max() and min() would keep or skip a NaN
+        # by where it stands; it wins wherever it stands, as in PyTorch and NumPy.
+        for x in xs:
+            if x != x:
+                return x
+    return result
+
+
+def _kind_of_all(xs: tuple[Any, ...]) -> str:
+    """The backend of ``xs`` taken together: the first that is not plain numbers."""
+    for x in xs:
+        kind = _backend(x)
+        if kind != "float":
+            return kind
+    return "float"
+
+
 def maximum(*xs: Any) -> Any:
-    """The largest of ``xs`` (element by element for arrays)."""
-    backend = _backend(xs[0])
-    if backend == "numpy":
-        return _library("numpy").maximum.reduce(xs)
-    if backend == "sympy":
+    """The largest of ``xs`` (element by element for arrays); NaN if any of them is NaN."""
+    kind = _kind_of_all(xs)
+    if kind == "numpy":
+        return functools.reduce(_library("numpy").maximum, xs)
+    if kind == "sympy":
         return _library("sympy").Max(*xs)
+    if kind == "float":
+        return _extreme(max, xs)
     return max(xs)
+
+
+def minimum(*xs: Any) -> Any:
+    """The smallest of ``xs`` (element by element for arrays); NaN if any of them is NaN."""
+    kind = _kind_of_all(xs)
+    if kind == "numpy":
+        return functools.reduce(_library("numpy").minimum, xs)
+    if kind == "sympy":
+        return _library("sympy").Min(*xs)
+    if kind == "float":
+        return _extreme(min, xs)
+    return min(xs)
 
 
 # ----- piecewise-constant selectors -----
@@ -269,9 +405,10 @@ def where(condition: Any, if_true: Any, if_false: Any) -> Any:
 
 
 def sign(x: Any) -> Any:
-    """1.0, -1.0 or 0.0 by the sign of ``x`` (a float for a ``Value``: see the module note)."""
+    """1.0, -1.0 or 0.0 by the sign of ``x``, NaN for NaN (a float for a ``Value``: see the
+    module note)."""
     backend = _backend(x)
     if backend in ("numpy", "sympy"):
         return _library(backend).sign(x)
     x = data_of(x)
-    return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
+    return 1.0 if x > 0.0 else -1.0 if x < 0.0 else x if x != x else 0.0
