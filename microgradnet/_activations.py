@@ -41,11 +41,17 @@ def _leaky_relu(v: Value) -> Value:
     return v.leaky_relu(LEAKY_RELU_SLOPE)
 
 
+# PyTorch's defaults: gelu in its exact (erf) form, elu with alpha 1, hardtanh on [-1, 1].
 ACTIVATIONS: dict[str, Callable[[Value], Value]] = {
     "relu": Value.relu,
     "tanh": Value.tanh,
     "sigmoid": Value.sigmoid,
     "leaky_relu": _leaky_relu,
+    "gelu": Value.gelu,
+    "silu": Value.silu,
+    "elu": Value.elu,
+    "softsign": Value.softsign,
+    "hardtanh": Value.hardtanh,
     "linear": _linear,
 }
 

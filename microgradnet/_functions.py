@@ -1,5 +1,6 @@
-"""The functions of a ``Value``: ``exp``, ``tanh``, ``relu``, ... and ``Value.sum``, ``.max``,
-``.dot`` and ``.matvec``, each of which applies one row of the op table.
+"""The functions of a ``Value``: ``exp``, ``tanh``, ``relu``, ``gelu``, ... and ``Value.sum``,
+``.max``, ``.min``, ``.arctan2``, ``.hypot``, ``.dot`` and ``.matvec``, each of which applies one
+row of the op table.
 
 ``Value`` inherits them from :class:`ValueFunctions` and hands over, in its class statement, the
 engine's two ways of making nodes (``class Value(ValueFunctions, record=..., lift_all=...)``): this
@@ -11,6 +12,7 @@ rather than 2n nodes, and a sum of any length is one node.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Self
@@ -89,10 +91,117 @@ class ValueFunctions:
         """max(0, x); its derivative at 0 is taken as 0."""
         return _record(ops.RELU, ops.RELU.forward(self.data), self, None)
 
+    def tan(self) -> Self:
+        """Tangent (radians)."""
+        return _record(ops.TAN, ops.TAN.forward(self.data), self, None)
+
+    def sinh(self) -> Self:
+        """Hyperbolic sine."""
+        return _record(ops.SINH, ops.SINH.forward(self.data), self, None)
+
+    def cosh(self) -> Self:
+        """Hyperbolic cosine."""
+        return _record(ops.COSH, ops.COSH.forward(self.data), self, None)
+
+    def arcsin(self) -> Self:
+        """Inverse sine, in [-pi/2, pi/2]; ``ValueError`` outside [-1, 1]."""
+        return _record(ops.ARCSIN, ops.ARCSIN.forward(self.data), self, None)
+
+    def arccos(self) -> Self:
+        """Inverse cosine, in [0, pi]; ``ValueError`` outside [-1, 1]."""
+        return _record(ops.ARCCOS, ops.ARCCOS.forward(self.data), self, None)
+
+    def arctan(self) -> Self:
+        """Inverse tangent, in (-pi/2, pi/2)."""
+        return _record(ops.ARCTAN, ops.ARCTAN.forward(self.data), self, None)
+
+    def log1p(self) -> Self:
+        """log(1 + x), exact for small x; ``ValueError`` for x <= -1."""
+        return _record(ops.LOG1P, ops.LOG1P.forward(self.data), self, None)
+
+    def expm1(self) -> Self:
+        """e ** x - 1, exact for small x."""
+        return _record(ops.EXPM1, ops.EXPM1.forward(self.data), self, None)
+
+    def log2(self) -> Self:
+        """Base-2 logarithm; ``ValueError`` for a non-positive value."""
+        return _record(ops.LOG2, ops.LOG2.forward(self.data), self, None)
+
+    def log10(self) -> Self:
+        """Base-10 logarithm; ``ValueError`` for a non-positive value."""
+        return _record(ops.LOG10, ops.LOG10.forward(self.data), self, None)
+
+    def exp2(self) -> Self:
+        """2 ** x."""
+        return _record(ops.EXP2, ops.EXP2.forward(self.data), self, None)
+
+    def erf(self) -> Self:
+        """The error function, 2/sqrt(pi) times the integral of e ** -t**2 from 0 to x."""
+        return _record(ops.ERF, ops.ERF.forward(self.data), self, None)
+
+    def sign(self) -> Self:
+        """1.0, -1.0 or 0.0 by the sign (NaN for NaN); its derivative is 0."""
+        return _record(ops.SIGN, ops.SIGN.forward(self.data), self, None)
+
     def leaky_relu(self, negative_slope: float = 0.01) -> Self:
         """x for x > 0, else ``negative_slope * x``."""
         slope = to_float(negative_slope, "negative_slope")
         return _record(ops.LEAKY_RELU, ops.LEAKY_RELU.forward(self.data, slope), self, slope)
+
+    def gelu(self, approximate: str = "none") -> Self:
+        """x Φ(x), Φ the standard normal CDF (with ``approximate="tanh"``, PyTorch's tanh
+        approximation); the activation of BERT and GPT.
+
+        Raises:
+            ValueError: ``approximate`` is neither ``"none"`` nor ``"tanh"``.
+        """
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        op = ops.GELU if approximate == "none" else ops.GELU_TANH
+        return _record(op, op.forward(self.data), self, None)
+
+    def silu(self) -> Self:
+        """x * sigmoid(x) (also called swish)."""
+        return _record(ops.SILU, ops.SILU.forward(self.data), self, None)
+
+    def elu(self, alpha: float = 1.0) -> Self:
+        """x for x > 0, else ``alpha * (e ** x - 1)``."""
+        alpha = to_float(alpha, "alpha")
+        return _record(ops.ELU, ops.ELU.forward(self.data, alpha), self, alpha)
+
+    def softsign(self) -> Self:
+        """x / (1 + |x|)."""
+        return _record(ops.SOFTSIGN, ops.SOFTSIGN.forward(self.data), self, None)
+
+    def clamp(self, lo: Any = None, hi: Any = None) -> Self:
+        """``min(max(x, lo), hi)``: x limited to [lo, hi] (``None``: no bound on that side).
+
+        As PyTorch's ``clamp``, the gradient passes to x inside [lo, hi], ends included; a bound
+        that is a ``Value`` gets the gradient where it is the result.
+
+        Raises:
+            ValueError: both bounds are ``None``.
+            TypeError: a bound is neither a ``Value`` nor a real number.
+
+        Example:
+            >>> from microgradnet import Value
+            >>> Value(3.0).clamp(-1, 1).data
+            1.0
+        """
+        if lo is None and hi is None:
+            raise ValueError("clamp: needs at least one bound, lo or hi")
+        lo = -math.inf if lo is None else lo
+        hi = math.inf if hi is None else hi
+        return _bounded(ops.CLAMP, self, lo, hi)
+
+    def hardtanh(self, min_val: Any = -1.0, max_val: Any = 1.0) -> Self:
+        """x limited to [min_val, max_val]; unlike ``clamp``, the gradient passes to x only
+        strictly inside, as in PyTorch.
+
+        Raises:
+            TypeError: a bound is neither a ``Value`` nor a real number.
+        """
+        return _bounded(ops.HARDTANH, self, min_val, max_val)
 
     # ----- many inputs: fused nodes -----
     @classmethod
@@ -126,6 +235,49 @@ class ValueFunctions:
         if not inputs:
             raise ValueError("Value.max: needs at least one value, got none")
         return _record(ops.MAX, ops.MAX.evaluate([v.data for v in inputs]), inputs, None)
+
+    @classmethod
+    def min(cls, values: Iterable[Any]) -> Self:
+        """The smallest of ``values`` as one node; backward sends the gradient to the first of
+        the smallest (NaN, if any of them is NaN).
+
+        Raises:
+            ValueError: ``values`` is empty.
+
+        Example:
+            >>> from microgradnet import Value
+            >>> Value.min([Value(1.0), 3, Value(-2.0)]).data
+            -2.0
+        """
+        inputs = _lift_all(values, "Value.min")
+        if not inputs:
+            raise ValueError("Value.min: needs at least one value, got none")
+        return _record(ops.MIN, ops.MIN.evaluate([v.data for v in inputs]), inputs, None)
+
+    @classmethod
+    def arctan2(cls, y: Any, x: Any) -> Self:
+        """The angle of the point (x, y) from the positive x axis, in (-pi, pi]; note the
+        order, y first, as NumPy's and PyTorch's ``arctan2``.
+
+        Example:
+            >>> from microgradnet import Value
+            >>> round(Value.arctan2(Value(1.0), -1).data, 4)
+            2.3562
+        """
+        y, x = _lift_all((y, x), "Value.arctan2")
+        return _record(ops.ARCTAN2, ops.ARCTAN2.forward(y.data, x.data), y, x)
+
+    @classmethod
+    def hypot(cls, x: Any, y: Any) -> Self:
+        """sqrt(x ** 2 + y ** 2), with no overflow on the way; no derivative at (0, 0).
+
+        Example:
+            >>> from microgradnet import Value
+            >>> Value.hypot(Value(3.0), 4).data
+            5.0
+        """
+        x, y = _lift_all((x, y), "Value.hypot")
+        return _record(ops.HYPOT, ops.HYPOT.forward(x.data, y.data), x, y)
 
     @classmethod
     def dot(cls, weights: Sequence[Any], inputs: Sequence[Any], bias: Any = None) -> Self:
@@ -165,6 +317,12 @@ class ValueFunctions:
         if biases is not None and len(biases) != len(weights):
             raise ValueError(f"Value.matvec: {len(weights)} rows but {len(biases)} biases")
         return _weighted_sums(weights, inputs, biases or [None] * len(weights), "Value.matvec")
+
+
+def _bounded(op: Op, x: Any, low: Any, high: Any) -> Any:
+    # clamp and hardtanh keep their bounds as inputs: a number becomes a constant leaf.
+    inputs = _lift_all((x, low, high), op.name)
+    return _record(op, op.evaluate([v.data for v in inputs]), inputs, None)
 
 
 def _weighted_sums(

@@ -36,20 +36,39 @@ from typing import Any, TypeAlias
 
 from ._dual import (
     UndefinedGradient,
+    arccos,
+    arcsin,
+    arctan,
+    arctan2,
+    at_infinity,
     cos,
+    cosh,
     data_of,
     divide,
+    erf,
     exp,
+    exp2,
+    expm1,
+    exponent_derivative,
+    hypot,
+    is_nan,
     log,
+    log1p,
+    log2,
+    log10,
     log_for_exponent,
     maximum,
+    minimum,
     power,
+    power_derivative,
     relu,
     sigmoid,
     sign,
     sin,
+    sinh,
     softplus,
     sqrt,
+    tan,
     tanh,
     where,
 )
@@ -60,21 +79,40 @@ __all__ = [
     "VARIADIC",
     "Op",
     "UndefinedGradient",
+    "arccos",
+    "arcsin",
+    "arctan",
+    "arctan2",
+    "at_infinity",
     "cos",
+    "cosh",
     "data_of",
     "divide",
+    "erf",
     "exp",
+    "exp2",
+    "expm1",
+    "exponent_derivative",
+    "hypot",
+    "is_nan",
     "log",
+    "log1p",
+    "log2",
+    "log10",
     "log_for_exponent",
     "maximum",
+    "minimum",
     "power",
+    "power_derivative",
     "register_user_op",
     "relu",
     "sigmoid",
     "sign",
     "sin",
+    "sinh",
     "softplus",
     "sqrt",
+    "tan",
     "tanh",
     "user_ops",
     "where",
@@ -208,16 +246,17 @@ def _short(x: object) -> str:
 
 # ----- derivatives that need more than one line -----
 def _d_pow(x: Any, y: Any, out: Any) -> tuple[Any, Any]:
-    return y * x ** (y - 1), out * log_for_exponent(x, "pow")
+    return power_derivative(x, y), exponent_derivative(x, y, out, "pow")
 
 
-def _d_max(*inputs_and_out: Any) -> tuple[Any, ...]:
-    # NOTE: a piecewise-constant selector: 1 for the first of the largest inputs, 0 elsewhere.
+def _d_select(*inputs_and_out: Any) -> tuple[Any, ...]:
+    # NOTE: a piecewise-constant selector (max, min): 1 for the first input equal to the output
+    # (the first NaN, if the output is NaN), 0 elsewhere.
     *xs, out = (data_of(v) for v in inputs_and_out)
     locals_ = []
     still_open: Any = 1.0  # 0 once an earlier input took the gradient
     for x in xs:
-        wins = still_open * where(x == out, 1.0, 0.0)
+        wins = still_open * where((x == out) | is_nan(x), 1.0, 0.0)
         locals_.append(wins)
         still_open = still_open - wins
     return tuple(locals_)
@@ -252,7 +291,84 @@ def _pow_const_ranges(exponent: Any) -> tuple[InputRange, ...]:
     return (None,)
 
 
+# ----- activations whose rules need more than one line (PyTorch's formulas) -----
+_SQRT1_2 = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_KAPPA = 0.044715  # the cubic term of the tanh approximation of gelu
+
+
+def _gelu(x: Any) -> Any:
+    # x Φ(x), Φ the standard normal CDF; at -inf the formula computes -inf * 0, its limit is 0.
+    return at_infinity(x, 0.5 * x * (1.0 + erf(x * _SQRT1_2)), -0.0, math.inf)
+
+
+def _d_gelu(x: Any, out: Any) -> Any:
+    # Φ(x) + x φ(x); at ±inf the second term computes inf * 0.
+    cdf = 0.5 * (1.0 + erf(x * _SQRT1_2))
+    return at_infinity(x, cdf + x * exp(-0.5 * x * x) * _INV_SQRT_2PI, 0.0, 1.0)
+
+
+def _gelu_tanh(x: Any) -> Any:
+    inner = _SQRT_2_OVER_PI * (x + _KAPPA * x * x * x)
+    return at_infinity(x, 0.5 * x * (1.0 + tanh(inner)), -0.0, math.inf)
+
+
+def _d_gelu_tanh(x: Any, out: Any) -> Any:
+    t = tanh(_SQRT_2_OVER_PI * (x + _KAPPA * x * x * x))
+    d_inner = _SQRT_2_OVER_PI * (1.0 + 3.0 * _KAPPA * x * x)
+    return at_infinity(x, 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner, 0.0, 1.0)
+
+
+def _d_silu(x: Any, out: Any) -> Any:
+    s = sigmoid(x)
+    return at_infinity(x, s * (1.0 + x * (1.0 - s)), 0.0, 1.0)
+
+
+def _d_softsign(x: Any, out: Any) -> Any:
+    root = 1.0 + abs(x)
+    return 1.0 / (root * root)
+
+
+def _d_arctan2(y: Any, x: Any, out: Any) -> tuple[Any, Any]:
+    # No derivative at the origin (0 / 0) nor where both are infinite (inf / inf): both raise.
+    r = x * x + y * y
+    return divide(x, r), divide(-y, r)
+
+
+def _clamp(x: Any, low: Any, high: Any) -> Any:
+    return minimum(maximum(x, low), high)  # high wins when low > high, as in PyTorch
+
+
+def _d_clamp(x: Any, low: Any, high: Any, out: Any) -> tuple[Any, Any, Any]:
+    # NOTE: a selector, as PyTorch's clamp: x passes the gradient on inside [low, high], ends
+    # included; a bound takes it where it is the output.
+    x, low, high = data_of(x), data_of(low), data_of(high)
+    return (
+        where((x >= low) & (x <= high), 1.0, 0.0),
+        where((x < low) & (low < high), 1.0, 0.0),
+        where((x > high) | (high < low), 1.0, 0.0),
+    )
+
+
+def _d_hardtanh(x: Any, low: Any, high: Any, out: Any) -> tuple[Any, Any, Any]:
+    # NOTE: as clamp, but x passes the gradient on strictly inside (low, high) (and where it is
+    # NaN), as PyTorch's hardtanh; at an end, the bound takes it.
+    x, low, high = data_of(x), data_of(low), data_of(high)
+    return (
+        where((x <= low) | (x >= high), 0.0, 1.0),
+        where((x <= low) & (low < high), 1.0, 0.0),
+        where((x >= high) | (high <= low), 1.0, 0.0),
+    )
+
+
 _POSITIVE = (0.0, math.inf)
+# Where test generators keep the inputs of min and the bounds of clamp: apart, for their
+# tie-breaking lifts the largest input clear of the next one, which cannot untie the smallest
+# two (min) or x and a low bound.
+_APART = ((-0.75, -0.45), (0.25, 0.37), (1.21, 1.37))
+_BOUNDED = (None, _APART[1], _APART[2])  # clamp(x, low, high): x anywhere
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
 
 # fmt: off
 # ----- arithmetic -----
@@ -264,12 +380,12 @@ DIV = Op("div", divide, lambda x, y, out: (1.0 / y, -out / y), "/", 2,
 POW = Op("pow", power, _d_pow, "**", 2, input_ranges=(_POSITIVE, MODERATE), function="pow")
 NEG = Op("neg", operator.neg, lambda x, out: -1.0, "-", linear=True)
 # x ** c and c ** x: a plain-number operand is a constant, not a node.
-POW_CONST = Op("pow_const", power, lambda x, out, c: c * x ** (c - 1), "**", const=True,
+POW_CONST = Op("pow_const", power, lambda x, out, c: power_derivative(x, c), "**", const=True,
                input_ranges=_pow_const_ranges, arg_examples=(2.0, 3.0, -1.0, 0.5, 1.5, -0.5),
                arg_name="exponent")
 RPOW = Op("rpow", lambda x, c: power(c, x, "rpow"),
-          lambda x, out, c: out * log_for_exponent(c, "rpow"), "**", const=True, arg_first=True,
-          input_ranges=(MODERATE,), arg_examples=(2.0, 0.5, 3.0), arg_name="base")
+          lambda x, out, c: exponent_derivative(c, x, out, "rpow"), "**", const=True,
+          arg_first=True, input_ranges=(MODERATE,), arg_examples=(2.0, 0.5, 3.0), arg_name="base")
 
 # ----- elementary functions -----
 EXP = Op("exp", exp, lambda x, out: out, input_ranges=(MODERATE,), function="exp")
@@ -278,30 +394,72 @@ SQRT = Op("sqrt", sqrt, lambda x, out: 0.5 / out, domain=_POSITIVE, function="sq
 SIN = Op("sin", sin, lambda x, out: cos(x), function="sin")
 COS = Op("cos", cos, lambda x, out: -sin(x), function="cos")
 ABS = Op("abs", abs, lambda x, out: sign(x), kinks=(0.0,), function="abs")
+SIGN = Op("sign", sign, lambda x, out: 0.0, kinks=(0.0,), function="sign")
+TAN = Op("tan", tan, lambda x, out: 1.0 + out * out, domain=(-math.pi / 2, math.pi / 2),
+         function="tan")
+SINH = Op("sinh", sinh, lambda x, out: cosh(x), input_ranges=(MODERATE,), function="sinh")
+COSH = Op("cosh", cosh, lambda x, out: sinh(x), input_ranges=(MODERATE,), function="cosh")
+# At ±1 the derivative is infinite: 1 / 0 raises, as sqrt's at 0.
+ARCSIN = Op("arcsin", arcsin, lambda x, out: 1.0 / sqrt((1.0 - x) * (1.0 + x)),
+            domain=(-1.0, 1.0), function="arcsin")
+ARCCOS = Op("arccos", arccos, lambda x, out: -1.0 / sqrt((1.0 - x) * (1.0 + x)),
+            domain=(-1.0, 1.0), function="arccos")
+ARCTAN = Op("arctan", arctan, lambda x, out: 1.0 / (1.0 + x * x), function="arctan")
+ARCTAN2 = Op("arctan2", arctan2, _d_arctan2, arity=2, input_ranges=(None, _POSITIVE),
+             function="arctan2")  # arctan2(y, x); x > 0 keeps generators off the branch cut
+HYPOT = Op("hypot", hypot, lambda x, y, out: (divide(x, out), divide(y, out)), arity=2,
+           input_ranges=(_POSITIVE, None), function="hypot")  # no derivative at (0, 0)
+LOG1P = Op("log1p", log1p, lambda x, out: 1.0 / (1.0 + x), domain=(-1.0, math.inf),
+           function="log1p")
+EXPM1 = Op("expm1", expm1, lambda x, out: exp(x), input_ranges=(MODERATE,), function="expm1")
+LOG2 = Op("log2", log2, lambda x, out: 1.0 / (x * _LN2), domain=_POSITIVE, function="log2")
+LOG10 = Op("log10", log10, lambda x, out: 1.0 / (x * _LN10), domain=_POSITIVE, function="log10")
+EXP2 = Op("exp2", exp2, lambda x, out: out * _LN2, input_ranges=(MODERATE,), function="exp2")
+ERF = Op("erf", erf, lambda x, out: 2.0 / math.sqrt(math.pi) * exp(-x * x), function="erf")
 
 # ----- activations -----
 TANH = Op("tanh", tanh, lambda x, out: 1.0 - out * out, function="tanh")
 SIGMOID = Op("sigmoid", sigmoid, lambda x, out: out * (1.0 - out), function="sigmoid")
 SOFTPLUS = Op("softplus", softplus, lambda x, out: sigmoid(x), function="softplus")
-RELU = Op("relu", relu, lambda x, out: where(x > 0.0, 1.0, 0.0), kinks=(0.0,), gates=True,
-          function="relu")
+RELU = Op("relu", relu, lambda x, out: where(x <= 0.0, 0.0, 1.0), kinks=(0.0,), gates=True,
+          function="relu")  # 1 at NaN, as PyTorch's
 LEAKY_RELU = Op("leaky_relu", lambda x, slope: where(x > 0.0, x, slope * x),
                 lambda x, out, slope: where(x > 0.0, 1.0, slope), const=True, kinks=(0.0,),
                 arg_examples=(0.01, 0.1, 0.2), arg_name="negative_slope", arg_default=0.01,
                 function="leaky_relu")
+GELU = Op("gelu", _gelu, _d_gelu, function="gelu")
+GELU_TANH = Op("gelu_tanh", _gelu_tanh, _d_gelu_tanh, function="gelu_tanh")
+SILU = Op("silu", lambda x: at_infinity(x, x * sigmoid(x), -0.0, math.inf), _d_silu,
+          function="silu")
+ELU = Op("elu", lambda x, alpha: where(x > 0.0, x, alpha * expm1(minimum(x, 0.0))),
+         lambda x, out, alpha: where(x <= 0.0, out + alpha, 1.0), const=True, kinks=(0.0,),
+         arg_examples=(1.0, 0.5, 2.0), arg_name="alpha", arg_default=1.0, function="elu")
+# The second derivative of softsign jumps at 0: a kink for second-order checks.
+SOFTSIGN = Op("softsign", lambda x: at_infinity(x, x / (1.0 + abs(x)), -1.0, 1.0), _d_softsign,
+              kinks=(0.0,), function="softsign")
+# clamp(x, low, high) and hardtanh(x, low, high): the bounds are inputs, as torch.clamp's
+# tensor bounds (a number becomes a constant leaf, as the 2 of x * 2 does).
+CLAMP = Op("clamp", _clamp, _d_clamp, arity=3, ties_are_kinks=True, selects=True,
+           input_ranges=_BOUNDED, function="clamp")
+HARDTANH = Op("hardtanh", _clamp, _d_hardtanh, arity=3, ties_are_kinks=True, selects=True,
+              input_ranges=_BOUNDED, function="hardtanh")
 
 # ----- fused n-ary nodes -----
 SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)
-MAX = Op("max", maximum, _d_max, "max", VARIADIC, ties_are_kinks=True, selects=True)
+MAX = Op("max", maximum, _d_select, "max", VARIADIC, ties_are_kinks=True, selects=True)
+MIN = Op("min", minimum, _d_select, "min", VARIADIC, ties_are_kinks=True, selects=True,
+         input_ranges=_APART)
 # dot(w..., x..., b): a neuron's weighted sum w·x + b as one node (the bias is optional).
 DOT = Op("dot", _dot, _d_dot, "w·x + b", VARIADIC, bilinear=True)
 # fmt: on
 
 BUILTIN_OPS: tuple[Op, ...] = (
     ADD, SUB, MUL, DIV, POW, NEG, POW_CONST, RPOW,
-    EXP, LOG, SQRT, SIN, COS, ABS,
-    TANH, SIGMOID, SOFTPLUS, RELU, LEAKY_RELU,
-    SUM, MAX, DOT,
+    EXP, LOG, SQRT, SIN, COS, ABS, SIGN, TAN, SINH, COSH, ARCSIN, ARCCOS, ARCTAN, ARCTAN2, HYPOT,
+    LOG1P, EXPM1, LOG2, LOG10, EXP2, ERF,
+    TANH, SIGMOID, SOFTPLUS, RELU, LEAKY_RELU, GELU, GELU_TANH, SILU, ELU, SOFTSIGN, CLAMP,
+    HARDTANH,
+    SUM, MAX, MIN, DOT,
 )  # fmt: skip
 
 # Weak references: an op defined inside a function (a test's deliberately wrong op, say) leaves

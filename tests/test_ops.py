@@ -37,6 +37,32 @@ def _sig(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
+def _cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def _pdf(x: float) -> float:
+    return math.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
+# gelu's tanh approximation: 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x**3)
+_B, _K = math.sqrt(2.0 / math.pi), 0.044715
+
+
+def _gelu_tanh(x: float) -> float:
+    return 0.5 * x * (1.0 + math.tanh(_B * (x + _K * x**3)))
+
+
+def _d_gelu_tanh(x: float) -> float:
+    t = math.tanh(_B * (x + _K * x**3))
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _B * (1.0 + 3.0 * _K * x * x)
+
+
+def _clamped(x: float, lo: float, hi: float) -> tuple[float, float, float]:
+    # which of x, lo, hi is the result (points are chosen away from ties)
+    return (1.0, 0.0, 0.0) if lo < x < hi else (0.0, 1.0, 0.0) if x <= lo else (0.0, 0.0, 1.0)
+
+
 CASES = [
     OpCase("add", lambda x, y: x + y, lambda x, y: x + y, lambda x, y: (1.0, 1.0),
            [(1.5, -2.0), (0.0, 3.0)]),
@@ -75,10 +101,58 @@ CASES = [
            lambda x: (1.0 if x > 0 else 0.0,), [(1.5,), (-2.0,)]),
     OpCase("leaky_relu", lambda x: x.leaky_relu(0.1), lambda x: x if x > 0 else 0.1 * x,
            lambda x: (1.0 if x > 0 else 0.1,), [(1.5,), (-2.0,)]),
+    OpCase("sign", lambda x: x.sign(), lambda x: math.copysign(1.0, x), lambda x: (0.0,),
+           [(1.5,), (-2.0,)]),
+    OpCase("tan", lambda x: x.tan(), math.tan, lambda x: (1 / math.cos(x) ** 2,),
+           [(0.5,), (-1.2,)], [((math.inf,), ValueError)]),
+    OpCase("sinh", lambda x: x.sinh(), math.sinh, lambda x: (math.cosh(x),), [(0.5,), (-2.0,)],
+           [((1000.0,), OverflowError)]),
+    OpCase("cosh", lambda x: x.cosh(), math.cosh, lambda x: (math.sinh(x),), [(0.5,), (-2.0,)],
+           [((-1000.0,), OverflowError)]),
+    OpCase("arcsin", lambda x: x.arcsin(), math.asin, lambda x: (1 / math.sqrt(1 - x * x),),
+           [(0.5,), (-0.9,)], [((1.5,), ValueError), ((-1.01,), ValueError)]),
+    OpCase("arccos", lambda x: x.arccos(), math.acos, lambda x: (-1 / math.sqrt(1 - x * x),),
+           [(0.5,), (-0.9,)], [((1.5,), ValueError)]),
+    OpCase("arctan", lambda x: x.arctan(), math.atan, lambda x: (1 / (1 + x * x),),
+           [(0.5,), (-7.0,)]),
+    OpCase("arctan2", lambda y, x: Value.arctan2(y, x), math.atan2,
+           lambda y, x: (x / (x * x + y * y), -y / (x * x + y * y)),
+           [(1.0, -2.0), (-0.5, 0.3), (2.0, 1.5)]),
+    OpCase("hypot", lambda x, y: Value.hypot(x, y), math.hypot,
+           lambda x, y: (x / math.hypot(x, y), y / math.hypot(x, y)), [(3.0, -4.0), (0.5, 1.2)]),
+    OpCase("log1p", lambda x: x.log1p(), math.log1p, lambda x: (1 / (1 + x),),
+           [(0.5,), (-0.9,), (1e-9,)], [((-1.0,), ValueError), ((-2.0,), ValueError)]),
+    OpCase("expm1", lambda x: x.expm1(), math.expm1, lambda x: (math.exp(x),),
+           [(0.5,), (-2.0,), (1e-9,)], [((1000.0,), OverflowError)]),
+    OpCase("log2", lambda x: x.log2(), math.log2, lambda x: (1 / (x * math.log(2)),),
+           [(0.5,), (8.0,)], [((0.0,), ValueError), ((-1.0,), ValueError)]),
+    OpCase("log10", lambda x: x.log10(), math.log10, lambda x: (1 / (x * math.log(10)),),
+           [(0.5,), (100.0,)], [((-0.5,), ValueError)]),
+    OpCase("exp2", lambda x: x.exp2(), lambda x: 2.0**x, lambda x: (2.0**x * math.log(2),),
+           [(0.5,), (-3.0,)], [((2000.0,), OverflowError)]),
+    OpCase("erf", lambda x: x.erf(), math.erf,
+           lambda x: (2 / math.sqrt(math.pi) * math.exp(-x * x),), [(0.5,), (-1.5,)]),
+    OpCase("gelu", lambda x: x.gelu(), lambda x: x * _cdf(x),
+           lambda x: (_cdf(x) + x * _pdf(x),), [(0.5,), (-1.5,), (3.0,)]),
+    OpCase("gelu_tanh", lambda x: x.gelu(approximate="tanh"), _gelu_tanh,
+           lambda x: (_d_gelu_tanh(x),), [(0.5,), (-1.5,), (3.0,)]),
+    OpCase("silu", lambda x: x.silu(), lambda x: x * _sig(x),
+           lambda x: (_sig(x) * (1 + x * (1 - _sig(x))),), [(0.5,), (-2.0,)]),
+    OpCase("elu", lambda x: x.elu(0.5), lambda x: x if x > 0 else 0.5 * math.expm1(x),
+           lambda x: (1.0 if x > 0 else 0.5 * math.exp(x),), [(1.5,), (-2.0,)]),
+    OpCase("softsign", lambda x: x.softsign(), lambda x: x / (1 + abs(x)),
+           lambda x: (1 / (1 + abs(x)) ** 2,), [(1.5,), (-2.0,)]),
+    OpCase("clamp", lambda x, lo, hi: x.clamp(lo, hi), lambda x, lo, hi: min(max(x, lo), hi),
+           _clamped, [(0.5, -1.0, 1.0), (-2.0, -1.0, 1.0), (3.0, -1.0, 1.5)]),
+    OpCase("hardtanh", lambda x, lo, hi: x.hardtanh(lo, hi), lambda x, lo, hi: min(max(x, lo), hi),
+           _clamped, [(0.5, -1.0, 1.0), (-2.0, -1.0, 1.0), (3.0, -0.5, 2.0)]),
     OpCase("sum", lambda a, b, c: Value.sum([a, b, c]), lambda a, b, c: a + b + c,
            lambda a, b, c: (1.0, 1.0, 1.0), [(1.0, -2.0, 0.5)]),
     OpCase("max", lambda a, b, c: Value.max([a, b, c]), lambda a, b, c: max(a, b, c),
            lambda a, b, c: tuple(1.0 if v == max(a, b, c) else 0.0 for v in (a, b, c)),
+           [(1.0, -2.0, 0.5), (-1.0, 3.0, 2.0)]),
+    OpCase("min", lambda a, b, c: Value.min([a, b, c]), lambda a, b, c: min(a, b, c),
+           lambda a, b, c: tuple(1.0 if v == min(a, b, c) else 0.0 for v in (a, b, c)),
            [(1.0, -2.0, 0.5), (-1.0, 3.0, 2.0)]),
     OpCase("dot", lambda w0, w1, x0, x1, b: Value.dot([w0, w1], [x0, x1], b),
            lambda w0, w1, x0, x1, b: w0 * x0 + w1 * x1 + b,
