@@ -23,6 +23,7 @@ from broken_engines.engines import (
     WrongTanh,
 )
 from conftest import require_module
+from hypothesis import settings
 
 import microgradnet
 from microgradnet.testing import (
@@ -37,6 +38,8 @@ TESTS = Path(__file__).resolve().parent
 # What the right engine of tests/broken_engines has: operators and five methods.
 LEARNER_OPS = {"add", "sub", "mul", "div", "neg", "pow_const", "tanh", "exp", "log", "sigmoid"}
 LEARNER_OPS |= {"relu"}
+# Expressions per op: the CI profile's budget, also under the dev profile (which draws 300).
+EXAMPLES = min(60, settings.default.max_examples if settings.default else 60)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +52,7 @@ def reports() -> dict[str, EngineReport]:
         "forgets a parent": ForgetsParent,
         "recursive sort": RecursiveSort,
     }
-    return {name: check_engine(engine) for name, engine in engines.items()}
+    return {name: check_engine(engine, max_examples=EXAMPLES) for name, engine in engines.items()}
 
 
 def _torch_gradient(fn, inputs):
@@ -161,7 +164,7 @@ def test_micrograd_0_1_0() -> None:
     get wrong gradients, a chain dies near Python's recursion limit, and a second backward()
     does not give twice the gradient."""
     engine = require_module("micrograd.engine")
-    report = check_engine(engine.Value)
+    report = check_engine(engine.Value, max_examples=EXAMPLES)
     assert set(report.supported) == {"add", "sub", "mul", "div", "neg", "pow_const", "relu"}
     assert {"pow", "rpow", "exp", "tanh"} <= set(report.unsupported)
     assert "AssertionError: only supporting int/float powers" in report["pow"].detail
