@@ -55,7 +55,7 @@ def test_a_new_row_appears_without_touching_the_docs(monkeypatch: pytest.MonkeyP
         "<mn>2</mn></msup></mrow></mrow></math>"
     ]
     assert not report.from_sympy
-    assert report.compiled == "yes: vectorised"
+    assert report.compiled == "yes, vectorised"
 
 
 def test_a_wrong_rule_is_not_shown_as_the_derivative() -> None:
@@ -72,7 +72,7 @@ def test_a_row_that_fails_in_compiled_mode_says_so(monkeypatch: pytest.MonkeyPat
     import microgradnet
 
     floats_only = Op("floats_only", m.atan, lambda x, out: 1.0 / (1.0 + x * x), "atan")
-    assert op_table.report_row(floats_only).compiled.startswith("yes: element")
+    assert op_table.report_row(floats_only).compiled.startswith("yes, element")
 
     def refuse(fn, example):  # type: ignore[no-untyped-def]
         raise microgradnet.compiled.TraceError("no kernel")

@@ -113,14 +113,32 @@ def _partial(symbol: Any) -> str:
     )
 
 
+def _simple(expr: Any) -> bool:
+    return all(abs(r.p) <= 1000 and r.q <= 100 for r in expr.atoms(sp.Rational))
+
+
+def _nice_float(x: float) -> Any:
+    """A float of a rule as a reader would write it: ``0.5`` as ½, ``0.6931…`` as log 2 (when
+    sympy finds a short exact form with π or e), else as the decimal written in the code."""
+    if not math.isfinite(x):
+        return sp.Float(x)
+    for q in (1, 2, 3, 4, 6, 8, 12):
+        if float(x * q).is_integer():
+            return sp.Rational(round(x * q), q)
+    found = sp.nsimplify(x, [sp.pi, sp.E], tolerance=1e-14)
+    if _simple(found) and sp.count_ops(found) <= 8:
+        return found
+    return sp.Float(repr(x), min(len(repr(x).lstrip("-0.")), 6))
+
+
 def _exact(x: Any) -> Any:
-    """Floats as the decimals they print as (``0.5`` as ½): rules are written with floats."""
+    """A rule's result with its floats as a reader would write them (see ``_nice_float``)."""
     if isinstance(x, bool):
         return sp.Integer(int(x))
     if isinstance(x, float | int):
-        return sp.Rational(repr(float(x))) if math.isfinite(x) else sp.Float(x)
+        return _nice_float(float(x))
     if isinstance(x, sp.Basic):
-        return x.xreplace({f: sp.Rational(repr(float(f))) for f in x.atoms(sp.Float)})
+        return x.xreplace({f: _nice_float(float(f)) for f in x.atoms(sp.Float)})
     return x
 
 
@@ -182,11 +200,23 @@ def symbol_text(symbol: Any) -> str:
     return name + index.translate(_SUBSCRIPTS)
 
 
+def _number(x: float) -> str:
+    """``x`` as text; a simple multiple of π (tan's domain) as one."""
+    if x in (math.inf, -math.inf):
+        return "∞" if x > 0 else "−∞"
+    for q in range(1, 13):
+        p = x / math.pi * q
+        if round(p) != 0 and abs(p - round(p)) < 1e-9 and not float(x * 1000).is_integer():
+            top = {1: "π", -1: "−π"}.get(round(p), f"{round(p)}π".replace("-", "−"))
+            return top if q == 1 else f"{top}/{q}"
+    return f"{x:g}".replace("-", "−")
+
+
 def _interval(interval: tuple[float, float] | None) -> str:
     if interval is None:
         return "ℝ"
-    low, high = (("−∞" if x == -math.inf else "∞" if x == math.inf else f"{x:g}") for x in interval)
-    return f"({low.replace('-', '−')}, {high.replace('-', '−')})"
+    low, high = interval
+    return f"({_number(low)}, {_number(high)})"
 
 
 def _range_text(where: Any) -> str:
@@ -222,21 +252,27 @@ def _derivative_forms(op: Op, symbols: list[Any]) -> tuple[str, list[str], bool]
         return "<em>no symbolic form</em>", [], False
     derivatives = [sp.diff(forward, s) for s in symbols]
     try:
-        rule_with_out = [_exact(d) for d in op.local_derivatives(list(symbols), _OUT, arg)]
-        rule = [sp.sympify(d).xreplace({_OUT: forward}) for d in rule_with_out]
-        agrees = all(_same(r, d, op, symbols) for r, d in zip(rule, derivatives, strict=True))
+        raw = [sp.sympify(d) for d in op.local_derivatives(list(symbols), _OUT, arg)]
+        agrees = all(
+            _same(r.xreplace({_OUT: forward}), d, op, symbols)
+            for r, d in zip(raw, derivatives, strict=True)
+        )
+        rule_with_out = [_exact(d) for d in raw]  # written as a reader would, for display only
+        rule = [d.xreplace({_OUT: _exact(forward)}) for d in rule_with_out]
     except Exception:  # a rule that cannot run on symbols
         agrees = False
+    forward = _exact(forward)
     forward_html = _math("<mi>out</mi>", _mo("="), _mathml(forward))
     lines = []
     for i, symbol in enumerate(symbols):
+        # One <math> per "= ..." so that a long line can wrap between them.
         if agrees:
-            parts = [_partial(symbol), _mo("="), _mathml(rule_with_out[i])]
+            parts = [_math(_partial(symbol), _mo("="), _mathml(rule_with_out[i]))]
             if sp.sympify(rule_with_out[i]).has(_OUT):
-                parts += [_mo("="), _mathml(rule[i])]
+                parts.append(_math(_mo("="), _mathml(rule[i])))
         else:
-            parts = [_partial(symbol), _mo("="), _mathml(derivatives[i])]
-        lines.append(_math(*parts))
+            parts = [_math(_partial(symbol), _mo("="), _mathml(derivatives[i]))]
+        lines.append(" ".join(parts))
     return forward_html, lines, not agrees
 
 
@@ -244,9 +280,11 @@ def _same(rule: Any, derivative: Any, op: Op, symbols: list[Any]) -> bool:
     """The rule equals sympy's derivative at a few points inside the row's ranges."""
     arg = constant(op)
     for shift in (0.0, 0.05, 0.37):
-        at: dict[Any, Any] = dict(zip(symbols, map(_exact, sample_point(op, shift)), strict=True))
+        at: dict[Any, Any] = dict(
+            zip(symbols, map(sp.Rational, sample_point(op, shift)), strict=True)
+        )
         if arg is not None:
-            at[_CONST] = _exact(arg)
+            at[_CONST] = sp.Rational(arg)
         a, b = complex(sp.N(rule.subs(at))), complex(sp.N(derivative.subs(at)))
         if not abs(a - b) <= 1e-9 * max(1.0, abs(b)):
             return False
@@ -301,8 +339,8 @@ def _compiled_support(op: Op) -> str:
             return "no: its gradient differs from the engine's"
     except Exception as error:
         return f"no: {type(error).__name__}: {error}"
-    return {"bilinear": "yes: matrix products", "element-wise": "yes: element by element"}.get(
-        kind, f"yes: {kind}"
+    return {"bilinear": "yes, matrix products", "element-wise": "yes, element by element"}.get(
+        kind, f"yes, {kind}"
     )
 
 
@@ -406,16 +444,7 @@ def _domain_cell(report: RowReport) -> str:
 
 
 def _table(reports: Iterable[RowReport]) -> str:
-    head = [
-        "Op",
-        "Symbol",
-        "Forward",
-        "Local derivatives",
-        "Domain",
-        "Kinks",
-        "Compiled mode",
-        "Forward mode",
-    ]
+    head = ["Op", "Forward", "Local derivatives", "Domain and kinks", "Runs in"]
     rows = ['<table class="mgn-ops">', "<thead><tr>"]
     rows += [f"<th>{h}</th>" for h in head]
     rows.append("</tr></thead><tbody>")
@@ -424,15 +453,19 @@ def _table(reports: Iterable[RowReport]) -> str:
         derivatives = "<br>".join(r.derivatives)
         if r.from_sympy:
             derivatives += "<br><small>sympy's derivative of the forward (see below)</small>"
+        domain = _domain_cell(r)
+        if r.kinks != "none":
+            domain += f"<br>kinks: {html.escape(r.kinks)}"
+        runs = (
+            f"compiled mode: {html.escape(r.compiled)}<br>"
+            f"forward mode: {html.escape(r.forward_mode)}"
+        )
         cells = [
-            f'<a href="#op-{name}">{_code(name)}</a>',
-            _code(r.op.symbol or r.op.name),
+            f'<a href="#op-{name}">{_code(name)}</a><br>{_code(r.op.symbol or r.op.name)}',
             r.forward,
             derivatives,
-            _domain_cell(r),
-            html.escape(r.kinks),
-            html.escape(r.compiled),
-            html.escape(r.forward_mode),
+            domain,
+            runs,
         ]
         rows.append(f'<tr id="row-{name}">' + "".join(map(_cell, cells)) + "</tr>")
     rows.append("</tbody></table>")
@@ -497,8 +530,8 @@ def op_table_markdown(rows: Sequence[Op] | None = None) -> str:
     intro = (
         f"{len(reports)} rows, generated from `microgradnet.ops.BUILTIN_OPS` when this site was "
         "built. Compiled mode compiles `lambda x: op(w * x)` with `microgradnet.compile` and "
-        "compares its forward and its gradient with the engine's on a batch of two samples; "
-        f"the column reads `CompiledFunction.kernel_kinds`. {jvp_note} The domain column gives "
+        "compares its forward and its gradient with the engine's on a batch of two samples, and "
+        f"reads how it ran from `CompiledFunction.kernel_kinds`. {jvp_note} The domain gives "
         "a one-input op's declared `domain` and the inputs (each tried alone at 0, −1 and 1000) "
         "at which its forward raises."
     )
