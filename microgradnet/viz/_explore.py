@@ -33,16 +33,16 @@ DEFAULT_VALUE = 1.0  # a variable of an expression given no value: log, sqrt and
 
 def slider_range(value: float) -> list[float]:
     """``[low, high, step]`` of a slider starting at ``value``: centred on 0, reaching at least
-    3 and twice the value's size.
+    3 and twice the value's size, in steps of a power of ten (at least 300 of them), so that
+    round numbers are on the slider.
 
     Example:
         >>> slider_range(2.0), slider_range(-10.0)
-        ([-4.0, 4.0, 0.02], [-20.0, 20.0, 0.1])
+        ([-4.0, 4.0, 0.01], [-20.0, 20.0, 0.1])
     """
-    span = max(3.0, 2.0 * abs(value))
-    if span != 3.0:
-        span = float(math.ceil(span))
-    return [-span, span, span / 200.0]
+    span = max(3.0, float(math.ceil(2.0 * abs(value))))
+    step = 10.0 ** math.floor(math.log10(span / 150.0))
+    return [-span, span, step]
 
 
 def _variables(text: str) -> list[str]:

@@ -12,17 +12,20 @@ const COLUMN = 92; // px between the network's columns
 const ROW = 46; // px between neurons of a column
 const TOP = 34; // px above the first neuron (room for the layer's buttons)
 
-const PALETTE = (() => {
+// A colour per byte value; `strength` below 1 pales the colours (the boundary under the points).
+function palette(strength) {
   const table = new Uint8ClampedArray(256 * 4);
   for (let i = 0; i < 256; i++) {
     const t = i / 127.5 - 1;
     const end = t < 0 ? ORANGE : BLUE;
-    const a = Math.abs(t);
+    const a = Math.abs(t) * strength;
     for (let c = 0; c < 3; c++) table[4 * i + c] = LIGHT[c] + (end[c] - LIGHT[c]) * a;
     table[4 * i + 3] = 255;
   }
   return table;
-})();
+}
+const PALETTE = palette(1);
+const PALE = palette(0.7);
 
 function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
@@ -49,12 +52,12 @@ function bytesOf(value) {
 }
 
 // Paints `pixels` x `pixels` bytes starting at `offset` onto the whole canvas, smoothly scaled.
-function paint(canvas, bytes, offset, pixels) {
+function paint(canvas, bytes, offset, pixels, colours = PALETTE) {
   if (bytes.length < offset + pixels * pixels) return;
   const small = document.createElement("canvas");
   small.width = small.height = pixels;
   const image = small.getContext("2d").createImageData(pixels, pixels);
-  for (let i = 0; i < pixels * pixels; i++) image.data.set(PALETTE.subarray(4 * bytes[offset + i], 4 * bytes[offset + i] + 4), 4 * i);
+  for (let i = 0; i < pixels * pixels; i++) image.data.set(colours.subarray(4 * bytes[offset + i], 4 * bytes[offset + i] + 4), 4 * i);
   small.getContext("2d").putImageData(image, 0, 0);
   const context = canvas.getContext("2d");
   context.imageSmoothingEnabled = true;
@@ -353,7 +356,7 @@ function render({ model, el }) {
       span.textContent = format(model.get(name));
       span.dataset.value = String(model.get(name));
     }
-    paint(boundary, bytesOf(model.get("boundary")), 0, options.boundary_pixels);
+    paint(boundary, bytesOf(model.get("boundary")), 0, options.boundary_pixels, PALE);
     drawPoints();
     const neurons = bytesOf(model.get("neurons"));
     const size = options.neuron_pixels * options.neuron_pixels;
