@@ -317,6 +317,8 @@ def exponent_derivative(x: Any, y: Any, out: Any, op: str) -> Any:
         d = out * log(x)
         if backend != "float" or d == d or base != base or exponent != exponent:
             return d
+    elif exponent != exponent:
+        return math.nan  # NaN propagates
     elif base == 0.0 and exponent > 0.0:
         return 0.0
     return UndefinedGradient(
