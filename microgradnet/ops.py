@@ -16,7 +16,15 @@ Rules for a row:
   reads a comparison (``where(x > 0.0, ...)``), ``sign`` or ``data_of``: it is 0 wherever it
   exists, so a float is exact;
 * domain checks live in the float branch of the helpers and raise an error naming the op and the
-  value.
+  value;
+* a rule that special-cases a point does it with ``where`` or a helper that runs on every
+  backend: ``power_derivative`` (``x ** 0`` has derivative 0 at 0 too), ``exponent_derivative``
+  (``0 ** y`` has derivative 0 in ``y > 0``), ``at_infinity`` (the limit where a formula would
+  compute ``inf * 0``: ``gelu(-inf)`` is 0).
+
+At the edges (0, -0.0, ±inf, NaN, the ends of a domain) the rows follow PyTorch: NaN propagates,
+a derivative that exists is given, and where PyTorch would give NaN from inputs that are not NaN
+the float rule raises instead (``tests/test_op_edges.py`` checks every row, point by point).
 
 Every caller reaches a rule through :meth:`Op.evaluate` and :meth:`Op.local_derivatives`, the
 one calling contract: whatever the op's arity or constant argument, the inputs come as a

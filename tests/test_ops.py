@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from microgradnet import Value, grad
+from microgradnet.engine import backward_order
 from microgradnet.ops import BUILTIN_OPS
 
 H1 = 1e-6  # step for first-order central differences
@@ -237,3 +238,30 @@ def test_domain_errors_name_the_op_and_value(case: OpCase) -> None:
         message = str(caught.value)
         assert message.startswith(case.name.replace("_const", "")), message
         assert any(repr(float(x)) in message for x in point), message
+
+
+# ----- the activations a network takes by name -----
+NEW_ACTIVATIONS = {
+    "gelu": lambda z: z * _cdf(z),
+    "silu": lambda z: z * _sig(z),
+    "elu": lambda z: z if z > 0 else math.expm1(z),
+    "softsign": lambda z: z / (1 + abs(z)),
+    "hardtanh": lambda z: min(max(z, -1.0), 1.0),
+}
+
+
+@pytest.mark.parametrize("name", NEW_ACTIVATIONS)
+def test_activations_by_name_apply_their_rows(name: str) -> None:
+    from microgradnet.nn import ACTIVATIONS, Activation, Neuron
+
+    assert name in ACTIVATIONS
+    neuron = Neuron(2, name, seed=0)
+    neuron.w[0].data, neuron.w[1].data, neuron.b.data = 0.5, -1.5, 0.25
+    for x in ([1.0, 2.0], [-2.0, -1.0], [0.5, 0.1]):
+        z = 0.5 * x[0] - 1.5 * x[1] + 0.25
+        out = neuron(x)
+        assert out.data == pytest.approx(NEW_ACTIVATIONS[name](z), rel=1e-12)
+        assert name in {node.op for node in backward_order(out)}
+    assert [v.data for v in Activation(name)([0.3, -4.0])] == pytest.approx(
+        [NEW_ACTIVATIONS[name](0.3), NEW_ACTIVATIONS[name](-4.0)], rel=1e-12
+    )
