@@ -10,12 +10,15 @@ from typing import Any
 
 import graphviz
 import pytest
-from conftest import require_dot
+from conftest import require_dot, require_module
 
-from microgradnet.engine import Value
-from microgradnet.expression import ExpressionError
-from microgradnet.viz import _explore
-from microgradnet.viz._explore import MAX_SLIDERS, Explorer, slider_range
+require_module("anywidget")  # the jupyter extra: needed here, and in CI never skipped
+
+
+from microgradnet.engine import Value  # noqa: E402
+from microgradnet.expression import ExpressionError  # noqa: E402
+from microgradnet.viz import _explore  # noqa: E402
+from microgradnet.viz._explore import MAX_SLIDERS, Explorer, slider_range  # noqa: E402
 
 
 def _central(f: Callable[..., float], values: dict[str, float], name: str) -> float:

@@ -19,14 +19,16 @@ import pytest
 import traitlets
 from conftest import require_module
 
-from microgradnet import viz
-from microgradnet.losses import binary_cross_entropy_with_logits
-from microgradnet.nn import MLP
-from microgradnet.optim import SGD, Adam
-from microgradnet.viz import _notebook, _playground
-from microgradnet.viz._playground import Playground
-from microgradnet.viz._playground_core import BOUNDARY_PIXELS, NEURON_PIXELS, on_arrays
-from microgradnet.viz._playground_data import DATASETS, DOMAIN, make_dataset
+require_module("anywidget")  # the jupyter extra: needed here, and in CI never skipped
+
+from microgradnet import viz  # noqa: E402
+from microgradnet.losses import binary_cross_entropy_with_logits  # noqa: E402
+from microgradnet.nn import MLP  # noqa: E402
+from microgradnet.optim import SGD, Adam  # noqa: E402
+from microgradnet.viz import _notebook, _playground  # noqa: E402
+from microgradnet.viz._playground import Playground  # noqa: E402
+from microgradnet.viz._playground_core import BOUNDARY_PIXELS, NEURON_PIXELS, on_arrays  # noqa: E402
+from microgradnet.viz._playground_data import DATASETS, DOMAIN, make_dataset  # noqa: E402
 
 torch = require_module("torch")
 

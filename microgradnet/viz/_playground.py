@@ -202,7 +202,7 @@ class Playground(anywidget.AnyWidget):
     def pause(self) -> None:
         """Stop training; returns once the epoch under way is finished and shown."""
         self.running = False
-        thread = self._thread
+        thread = getattr(self, "_thread", None)  # None too when __init__ failed (close on del)
         if thread is not None and thread is not threading.current_thread():
             thread.join()
 
