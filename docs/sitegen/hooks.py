@@ -187,6 +187,15 @@ def on_post_build(config: MkDocsConfig) -> None:
             log.info("docstring_warnings_to_fix: %s: %r no longer occurs", path, start)
 
 
+def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """A notebook's page opens with a link to its ``.ipynb`` file (copied beside the page)."""
+    name = Path(page.file.src_uri).name
+    if not name.endswith(".ipynb"):
+        return html
+    link = f'<p><a href="{name}" download>Download this notebook ({name})</a></p>'
+    return link + html
+
+
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     """Expand the page's directives, then run its ```python run``` blocks."""
     markdown = _DIRECTIVE.sub(lambda m: expand(m["name"], m["arg"], page), markdown)
