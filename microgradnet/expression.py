@@ -38,6 +38,7 @@ MAX_LENGTH = 1000  # characters
 MAX_NODES = 400  # syntax-tree nodes
 MAX_DEPTH = 100  # nesting of syntax-tree nodes
 _MAX_LABEL = 24
+_MAX_LISTED = 10  # variables named in a message
 
 Term: TypeAlias = "float | Value"
 
@@ -49,6 +50,11 @@ class ExpressionError(ValueError):
 def _one_line(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _quoted(name: object) -> str:
+    """A name the user wrote, quoted and shortened for a message."""
+    return _one_line(repr(name[: _MAX_LABEL * 2] if isinstance(name, str) else name), 40)
 
 
 # ----- the binary operators: Python's, on Values and floats -----
@@ -241,9 +247,11 @@ class _Builder:
             return self.variables[node.id]
         if node.id in FUNCTIONS:
             raise ExpressionError(f"{node.id} is a function; call it, e.g. {node.id}(x)")
-        known = ", ".join(self.variables) or "none"
+        known = ", ".join(list(self.variables)[:_MAX_LISTED]) or "none"
+        if len(self.variables) > _MAX_LISTED:
+            known += ", ..."
         raise ExpressionError(
-            f"unknown name {node.id!r}: not a function nor one of the variables ({known})"
+            f"unknown name {_quoted(node.id)}: not a function nor one of the variables ({known})"
         )
 
     def call(self, node: ast.Call) -> Term:
@@ -252,7 +260,7 @@ class _Builder:
         name = node.func.id
         if name not in FUNCTIONS:
             allowed = ", ".join(FUNCTIONS)
-            raise ExpressionError(f"unknown function {name!r} (allowed: {allowed})")
+            raise ExpressionError(f"unknown function {_quoted(name)} (allowed: {allowed})")
         if node.keywords:
             raise self.refuse(node, f"keyword arguments (to {name})")
         for argument in node.args:
@@ -291,14 +299,18 @@ def _check_variables(variables: object) -> dict[str, float]:
     checked = {}
     for name, value in variables.items():
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-            raise ValueError(f"variable name {name!r} is not a valid name (letters, digits, _)")
+            raise ValueError(
+                f"variable name {_quoted(name)} is not a valid name (letters, digits, _)"
+            )
         if name in FUNCTIONS:
-            raise ValueError(f"variable name {name!r} is already the name of a function")
+            raise ValueError(f"variable name {_quoted(name)} is already the name of a function")
         if isinstance(value, bool) or not isinstance(value, numbers.Real | Value):
-            raise TypeError(f"variable {name!r} must be a real number, got {type(value).__name__}")
+            raise TypeError(
+                f"variable {_quoted(name)} must be a real number, got {type(value).__name__}"
+            )
         number = float(value)
         if not math.isfinite(number):
-            raise ValueError(f"variable {name!r} must be finite, got {number!r}")
+            raise ValueError(f"variable {_quoted(name)} must be finite, got {number!r}")
         checked[name] = number
     return checked
 
