@@ -37,6 +37,7 @@ MAX_SEED = 2**32 - 1  # scikit-learn's data generators take seeds below 2**32
 _INTEGER = re.compile(r"\s*[+-]?([0-9]+)\s*")
 _MAX_DIGITS = 30  # longer numbers are refused before int() reads them
 _MAX_SHOWN = 80  # characters of a user's text shown in a message
+_MAX_MESSAGE = 300  # characters of argparse's message (it lists every unrecognised argument)
 
 # What ``ArgumentParser.add_subparsers`` returns: each subcommand adds its parser to it.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -54,7 +55,10 @@ class Parser(argparse.ArgumentParser):
     """argparse with its errors on one line: the usage is one ``--help`` away."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+        message = one_line(message)
+        if len(message) > _MAX_MESSAGE:
+            message = message[: _MAX_MESSAGE - 1] + "…"
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def one_line(error: BaseException | str) -> str:
@@ -101,6 +105,8 @@ def cannot_write(error: OSError) -> CommandError:
 
 def _describe(path: Path) -> str | None:
     """``"folder"``, ``"file"`` or ``None`` (nothing there); an error for a name refused."""
+    if "\x00" in str(path):  # pathlib would answer "does not exist"; mkdir, a ValueError
+        raise CommandError(f"--out {shown(path)}: a path cannot hold a NUL character")
     try:
         is_folder = path.is_dir()
         exists = is_folder or path.exists()
