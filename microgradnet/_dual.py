@@ -285,8 +285,9 @@ def power_derivative(x: Any, y: Any) -> Any:
     backend = _backend(x) if _backend(y) == "float" else _backend(y)
     if backend == "numpy":
         np = _library("numpy")
-        y = np.asarray(y, dtype=float)
-        return np.where(y == 0.0, 0.0, np.nan_to_num(y * np.power(x, y - 1.0), nan=0.0))
+        d = y * np.power(x, y - 1.0)
+        limit = np.isnan(d) & ~np.isnan(x) & ~np.isnan(y)  # inf * 0: the limit is 0
+        return np.where((np.asarray(y) == 0.0) | limit, 0.0, d)
     if backend == "sympy":
         return y * x ** (y - 1)
     if backend == "graph":  # keep the graph: d/dy of this is needed at second order
