@@ -88,6 +88,7 @@ class Lab:
             sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
             f"--port={self.port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
             "--ServerApp.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}",
+            "--ServerApp.disable_check_xsrf=True",  # so that stop() may delete the kernels
         ]  # fmt: skip
         with open(log, "wb") as out:
             # its own session, so that at the end nothing of it can outlive the test
@@ -110,16 +111,16 @@ class Lab:
 
     def stop(self) -> None:
         try:  # the kernels first: they run in sessions of their own
-            for kernel in _get(f"{self.url}/api/kernels"):
-                _get(f"{self.url}/api/kernels/{kernel['id']}", method="DELETE")
-        except OSError:
-            pass
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
+            if self.process.poll() is None:
+                for kernel in _get(f"{self.url}/api/kernels"):
+                    _get(f"{self.url}/api/kernels/{kernel['id']}", method="DELETE")
+        finally:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +236,8 @@ PLAYGROUND_CELLS = [
     'print("STATE", json.dumps({"running": was_running, "epoch": pg.epoch,\n'
     '    "train": bce(pg.model.map(pg.X_train), pg.y_train).data,\n'
     '    "test": bce(pg.model.map(pg.X_test), pg.y_test).data,\n'
-    '    "w": w.data, "g": w.grad, "activation": pg.model.layers[0].activation}))',
+    '    "w": w.data, "g": w.grad, "activation": pg.model.layers[0].activation,\n'
+    '    "w125": pg.model.layers[1].neurons[2].w[5].data}))',
     'print("STATE", json.dumps({"running": pg.running, "epoch": pg.epoch}))',
 ]
 
@@ -286,6 +288,11 @@ def test_playground_trains_live_in_jupyterlab(lab: Lab, browser: Any, tmp_path: 
         assert "weight" in tip.inner_text() and "gradient" in tip.inner_text()
         assert float(tip.get_attribute("data-weight")) == state["w"]
         assert float(tip.get_attribute("data-grad")) == state["g"]
+        # from neuron 5 of the first hidden layer to neuron 2 of the second
+        page.dispatch_event(
+            "[data-testid=edge-1-2-5]", "mousemove", {"clientX": 600, "clientY": 400}
+        )
+        assert float(tip.get_attribute("data-weight")) == state["w125"]
         shot = tmp_path / "playground.png"
         page.screenshot(path=str(shot))
         assert shot.stat().st_size > 20_000

@@ -8,7 +8,8 @@ const ORANGE = [245, 147, 34];
 const LIGHT = [232, 234, 235];
 const BLUE = [8, 119, 189];
 const NEURON = 36; // px: a neuron's picture
-const COLUMN = 92; // px between the network's columns
+const COLUMN = 92; // px between the network's columns, at most (less when space is short)
+const NARROWEST = 58; // px between columns, at least
 const ROW = 46; // px between neurons of a column
 const TOP = 34; // px above the first neuron (room for the layer's buttons)
 
@@ -182,9 +183,11 @@ function render({ model, el }) {
   let canvases = [];
   let edges = [];
   let biases = [];
+  let spacing = COLUMN;
+  let builtWidth = 0;
   function position(column, index, count, tallest) {
     const offset = ((tallest - count) * ROW) / 2;
-    return { x: 10 + column * COLUMN, y: TOP + offset + index * ROW };
+    return { x: 10 + column * spacing, y: TOP + offset + index * ROW };
   }
   function showTip(event, text) {
     tip.textContent = text;
@@ -200,7 +203,10 @@ function render({ model, el }) {
     lines.replaceChildren();
     canvases = []; edges = []; biases = [];
     const tallest = Math.max(...sizes);
-    const width = 20 + (sizes.length - 1) * COLUMN + NEURON;
+    builtWidth = netPanel.clientWidth;
+    const room = (builtWidth - 24 - NEURON) / (sizes.length - 1);
+    spacing = Math.max(NARROWEST, Math.min(COLUMN, room || COLUMN));
+    const width = 20 + (sizes.length - 1) * spacing + NEURON;
     const height = TOP + tallest * ROW;
     stage.style.width = `${width}px`;
     stage.style.height = `${height}px`;
@@ -378,8 +384,16 @@ function render({ model, el }) {
     "boundary", "neurons", "error", "show", "running", "lr", "activation", "init", "l2", "optimizer",
     "batch_size", "noise", "train_fraction", "dataset", "hidden"];
   for (const name of names) model.on(`change:${name}`, schedule);
+  // the network's columns fit the panel: redrawn when its width changes
+  const resized = new ResizeObserver(() => {
+    if (Math.abs(netPanel.clientWidth - builtWidth) > 16) { shape = ""; schedule(); }
+  });
+  resized.observe(netPanel);
   draw();
-  return () => { for (const name of names) model.off(`change:${name}`, schedule); };
+  return () => {
+    resized.disconnect();
+    for (const name of names) model.off(`change:${name}`, schedule);
+  };
 }
 
 export default { render };
