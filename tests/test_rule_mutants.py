@@ -99,27 +99,72 @@ def test_local_derivatives_match_central_differences(op: Op, arg: Any) -> None:
 
 
 # ----- at a kink: PyTorch's convention -----
-_WITH_A_TORCH_TWIN = {"abs", "leaky_relu", "relu", "sign"}
-
-
-@pytest.mark.parametrize("name", sorted(_WITH_A_TORCH_TWIN & {op.name for op in BUILTIN_OPS}))
-def test_the_derivative_at_a_kink_is_pytorchs(name: str) -> None:
+def _torch_twins() -> dict[str, Any]:
+    """PyTorch's function for each row with kinks, called as ``fn(x, arg)``."""
     import torch  # here, so that the tests above run (and fail) without loading it
 
-    at_kinks = {
-        "relu": (torch.relu, False),
-        "abs": (torch.abs, False),
-        "sign": (torch.sign, False),
-        "leaky_relu": (torch.nn.functional.leaky_relu, True),
+    functional = torch.nn.functional
+    return {
+        "relu": lambda x, arg: torch.relu(x),
+        "abs": lambda x, arg: torch.abs(x),
+        "sign": lambda x, arg: torch.sign(x),
+        "leaky_relu": lambda x, arg: functional.leaky_relu(x, arg),
+        "elu": lambda x, arg: functional.elu(x, arg),
+        "softsign": lambda x, arg: functional.softsign(x),
     }
-    op = next(op for op in BUILTIN_OPS if op.name == name)
-    torch_fn, takes = at_kinks[name]
+
+
+_WITH_A_TORCH_TWIN = {"abs", "elu", "leaky_relu", "relu", "sign", "softsign"}
+_ROWS = {op.name: op for op in BUILTIN_OPS}
+
+
+@pytest.mark.parametrize("name", sorted(_WITH_A_TORCH_TWIN & set(_ROWS)))
+def test_the_derivative_at_a_kink_is_pytorchs(name: str) -> None:
+    import torch
+
+    op, torch_fn = _ROWS[name], _torch_twins()[name]
     for arg in _args(op):
         for kink in op.kinks:
             x = torch.tensor(kink, dtype=torch.float64, requires_grad=True)
-            (torch_fn(x, arg) if takes else torch_fn(x)).backward()
+            torch_fn(x, arg).backward()
             (local,) = op.local_derivatives([kink], op.evaluate([kink], arg), arg)
             assert float(local) == x.grad.item(), f"{name}(arg={arg}) at its kink {kink}"
+
+
+_BOUNDS = [
+    (-1.0, -1.0, 1.0),  # x at its lower bound
+    (1.0, -1.0, 1.0),  # at its upper bound
+    (0.0, -1.0, 1.0),
+    (-2.0, -1.0, 1.0),
+    (2.0, -1.0, 1.0),
+    (0.5, 1.0, 1.0),  # an empty interval: the upper bound wins
+    (1.0, 1.0, 1.0),
+    (0.0, 1.0, -1.0),  # bounds the wrong way round
+]
+
+
+def test_clamp_at_and_beyond_its_bounds_is_pytorchs() -> None:
+    import torch
+
+    op = _ROWS["clamp"]
+    for xs in _BOUNDS:
+        tensors = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in xs]
+        torch.clamp(*tensors).backward()
+        expected = [0.0 if t.grad is None else t.grad.item() for t in tensors]
+        local = [float(d) for d in op.local_derivatives(list(xs), op.evaluate(list(xs)))]
+        assert local == expected, f"clamp{xs}: {local}, PyTorch {expected}"
+
+
+def test_hardtanh_at_its_bounds_passes_what_pytorchs_passes_to_x() -> None:
+    import torch
+
+    op = _ROWS["hardtanh"]
+    for x0, low, high in _BOUNDS[:5]:  # PyTorch's bounds are numbers: only x's derivative
+        x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+        torch.nn.functional.hardtanh(x, low, high).backward()
+        xs = [x0, low, high]
+        local = float(op.local_derivatives(xs, op.evaluate(xs))[0])
+        assert local == x.grad.item(), f"hardtanh{tuple(xs)}: d/dx {local}, PyTorch {x.grad}"
 
 
 # ----- at a tie: one input takes the gradient -----
