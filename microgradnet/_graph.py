@@ -70,7 +70,7 @@ def topological_order(
         stack.append(node)
         stack.append(_EMIT)
         if node not in stop:
-            stack.extend(p for p in node.parents if p not in seen)  # type: ignore[attr-defined]
+            stack.extend(node.parents)  # type: ignore[attr-defined]  # a seen one is passed over
     return order
 
 
@@ -78,6 +78,6 @@ def leading_to(order: Iterable[N], targets: Iterable[N]) -> set[N]:
     """The nodes of ``order`` (each after its parents) from which some target can be reached."""
     leads = set(targets)
     for node in order:
-        if node not in leads and any(p in leads for p in node.parents):
+        if node not in leads and not leads.isdisjoint(node.parents):
             leads.add(node)
     return leads
