@@ -14,6 +14,9 @@ from typing import Any
 
 from . import engine as _engine
 from ._define_op import define_op as define_op
+from ._grad_mode import enable_grad as enable_grad
+from .anomaly import detect_anomaly as detect_anomaly
+from .anomaly import is_anomaly_enabled as is_anomaly_enabled
 from .engine import Value as Value
 from .engine import grad as grad
 from .engine import is_grad_enabled as is_grad_enabled
@@ -41,4 +44,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'microgradnet' has no attribute {name!r}")
 
 
-__all__ = ["Value", "__version__", "compile", "define_op", "grad", "is_grad_enabled", "no_grad"]
+__all__ = [
+    "Value",
+    "__version__",
+    "compile",
+    "define_op",
+    "detect_anomaly",
+    "enable_grad",
+    "grad",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "no_grad",
+]

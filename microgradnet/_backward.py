@@ -28,6 +28,20 @@ without multiplying by 1, ``mul`` and ``dot`` use their operands as their local 
 (``bilinear``), and ops with constant derivatives (``linear``) read them from the row rather than
 calling the rule.
 
+Note [watched walks]
+Hooks, frozen leaves and anomaly detection are rare, and the tuned walks never look for them:
+``accumulate`` and ``gradients`` ask once per call whether a live node carries a hook or is
+frozen, or anomaly detection is on in this thread, and only then take ``_walk_watched``. It
+leaves frozen leaves, and what lies only behind them, out of the walk (as ``grad()`` leaves out
+what does not lead to its inputs) and drops their gradients. It cuts the order at each node with
+hooks, so that they are called with the node's complete gradient before it is passed on
+(leaves' last); and when there are hooks it walks behind a relu at 0 and a max's losers too,
+whose hooks PyTorch calls with a gradient of 0. Under ``detect_anomaly`` every step is taken
+by :func:`microgradnet.anomaly.checked_walk`, which checks it.
+
+With ``create_graph=True`` the gradients are built by ``_backward_graph.walk_building_graph``,
+as graphs of fused nodes (Note [fused gradients] there).
+
 Note [warm loops]
 CPython 3.11 specializes a function's bytecode once a warm-up counter fed by calls and by
 JUMP_BACKWARD runs out, but a `while cond:` loop jumps back with POP_JUMP_BACKWARD_IF_TRUE, which
@@ -40,7 +54,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
+from . import anomaly
+from ._backward_graph import walk_building_graph
 from ._graph import leading_to, topological_order
+from ._value_extras import NodeNotes, frozen_ids, hooked_notes, run_hooks, watched_nodes_exist
 from .ops import UndefinedGradient
 
 __all__ = ["accumulate", "gradients", "order_and_grads"]
@@ -50,9 +67,12 @@ _EMIT = object()
 
 def accumulate(root: Any, seed: float) -> None:
     """``root.backward(seed)``: add d(root)/d(node) * seed into every node's ``.grad``."""
-    order, grads = order_and_grads(root)
-    grads[root] = seed
-    _walk_floats(order, grads)
+    if watched_nodes_exist() or anomaly.is_anomaly_enabled():
+        grads = _walk_watched(root, seed, None, False)
+    else:
+        order, grads = order_and_grads(root)
+        grads[root] = seed
+        _walk_floats(order, grads)
     # Summing floats runs in C, and an UndefinedGradient anywhere spreads into the sum.
     if type(sum(grads.values(), 0.0)) is not float:
         _check_defined(grads.values())
@@ -68,26 +88,106 @@ def accumulate(root: Any, seed: float) -> None:
 
 def gradients(output: Any, seed: Any, inputs: Sequence[Any], create_graph: bool) -> list[Any]:
     """d(output)/d(input) * seed for each input (``None`` where no gradient reaches it)."""
-    # Only paths that reach an input are walked: a gradient nobody asked for is never computed.
-    everything = topological_order([output])
-    skip = set(everything) - leading_to(everything, inputs)
-    order, grads = order_and_grads(output, skip)
-    if create_graph:
-        grads = _walk_building_graph(order, output, seed)
+    if watched_nodes_exist() or anomaly.is_anomaly_enabled():
+        grads = _walk_watched(output, seed, inputs, create_graph)
     else:
-        grads[output] = seed
-        _walk_floats(order, grads)
+        order, grads = order_and_grads(output)
+        # Only paths that reach an input are walked: a gradient nobody asked for is never
+        # computed.
+        leads = leading_to(order, inputs)
+        order = [node for node in order if node in leads]
+        if create_graph:
+            grads = walk_building_graph(order, output, seed, inputs)
+        else:
+            grads[output] = seed
+            _walk_floats(order, grads)
     results = [grads.get(x) for x in inputs]
     _check_defined(results)
     return results
 
 
-def order_and_grads(root: Any, skip: Collection[Any] = ()) -> tuple[list[Any], dict[Any, Any]]:
+# ----- when nodes carry hooks or are frozen, or anomaly detection is on -----
+def _walk_watched(
+    root: Any, seed: Any, inputs: Sequence[Any] | None, create_graph: bool
+) -> dict[Any, Any]:
+    """The gradients ``accumulate`` (``inputs`` None) or ``gradients`` computes, with hooks
+    called, frozen leaves and what lies only behind them left out, and (under
+    ``detect_anomaly``) every step checked: Note [watched walks]."""
+    everything = topological_order([root])
+    frozen = frozen_ids()
+    skip: set[Any] = set()
+    if inputs is not None:
+        for i, x in enumerate(inputs):
+            if frozen and not x.requires_grad:
+                raise RuntimeError(
+                    f"grad: inputs[{i}] does not require a gradient (requires_grad is False)"
+                )
+        skip = set(everything) - leading_to(everything, inputs)
+    elif frozen:
+        skip = set(everything) - leading_to(
+            everything, [n for n in everything if n._op is None and id(n) not in frozen]
+        )
+        if root in skip:
+            raise RuntimeError(
+                "backward: this value does not require a gradient: it is a frozen leaf, or every "
+                "leaf behind it is (requires_grad is False)"
+            )
+    hooked = _hooked_nodes([n for n in everything if n not in skip] if skip else everything)
+    order, grads = order_and_grads(root, skip, prune=not hooked)
+    lift = type(root) if create_graph else None
+
+    def hooks(node: Any, g: Any) -> Any:
+        notes = hooked.get(node)
+        return g if notes is None else run_hooks(notes, g, lift)
+
+    if anomaly.is_anomaly_enabled():
+        grads = anomaly.checked_walk(order, grads, root, seed, create_graph, hooks, skip)
+    elif create_graph:
+        wanted = [n for n in everything if n not in skip] if inputs is None else inputs
+        grads = walk_building_graph(order, root, seed, wanted, hooks if hooked else None)
+    else:
+        grads[root] = seed
+        _walk_floats_with_hooks(order, grads, hooked)
+    for node in skip:
+        grads.pop(node, None)
+    return grads
+
+
+def _hooked_nodes(nodes: list[Any]) -> dict[Any, NodeNotes]:
+    """The nodes among ``nodes`` that carry hooks, with their records (Note [finding the
+    watched nodes] in _value_extras.py)."""
+    notes = hooked_notes()
+    if not notes or not set(map(id, nodes)).intersection(notes):
+        return {}
+    return {node: notes[id(node)] for node in nodes if id(node) in notes}
+
+
+def _walk_floats_with_hooks(
+    order: list[Any], grads: dict[Any, Any], hooked: dict[Any, NodeNotes]
+) -> None:
+    # _walk_floats, stopping at each node with hooks once all its consumers are done: the
+    # order is cut at those nodes and walked piece by piece, a piece's consumers first.
+    end = len(order)
+    cuts = [i for i, node in enumerate(order) if node in hooked] if hooked else []
+    for i in reversed(cuts):
+        _walk_floats(order[i + 1 : end], grads)
+        grads[order[i]] = run_hooks(hooked[order[i]], grads[order[i]], None)
+        end = i + 1
+    _walk_floats(order[:end], grads)
+    for node, notes in hooked.items():  # leaves: their gradients are complete only now
+        if node._op is None and node in grads:
+            grads[node] = run_hooks(notes, grads[node], None)
+
+
+def order_and_grads(
+    root: Any, skip: Collection[Any] = (), prune: bool = True
+) -> tuple[list[Any], dict[Any, Any]]:
     """The nodes a backward walk from ``root`` takes, each after all its parents, and a dict
     holding 0.0 for each of them and for every input they pass a gradient to.
 
     Left out of the order (Note [what the walk skips]): leaves, ``skip`` and what lies only
-    below it, and what lies only behind a local derivative of exactly 0 through a gating op."""
+    below it, and (if ``prune``) what lies only behind a local derivative of exactly 0 through
+    a gating or selecting op."""
     order: list[Any] = []
     grads: dict[Any, Any] = dict.fromkeys(skip, 0.0)
     tuples_seen: set[int] = set()
@@ -119,10 +219,10 @@ def order_and_grads(root: Any, skip: Collection[Any] = ()) -> tuple[list[Any], d
                 x = node._y
             elif arity == 1:
                 x = node._x
-                if op.gates and not node.data and x not in grads:
+                if op.gates and not node.data and x not in grads and prune:
                     break  # a relu whose output is 0 passes nothing on
             else:
-                _push_variadic_inputs(node, op, grads, tuples_seen, push)
+                _push_variadic_inputs(node, op, grads, tuples_seen, push, prune)
                 break
             # x: the parent a push and a pop would have made the next node to expand
             if x in grads:
@@ -136,11 +236,16 @@ def order_and_grads(root: Any, skip: Collection[Any] = ()) -> tuple[list[Any], d
 
 
 def _push_variadic_inputs(
-    node: Any, op: Any, grads: dict[Any, Any], tuples_seen: set[int], push: Callable[..., None]
+    node: Any,
+    op: Any,
+    grads: dict[Any, Any],
+    tuples_seen: set[int],
+    push: Callable[..., None],
+    prune: bool,
 ) -> None:
     """order_and_grads for a node of any number of inputs (sum, max, dot), in input order."""
     inputs: Iterable[Any]
-    if op.selects:
+    if op.selects and prune:
         parents = node.parents
         local = op.local_derivatives([x.data for x in parents], node.data)
         inputs = [x for x, d in zip(parents, local, strict=True) if d]
@@ -223,28 +328,6 @@ def _walk_floats(order: list[Any], grads: dict[Any, Any]) -> None:
                         grads[x] += dx * g
     except (ArithmeticError, ValueError) as error:
         raise _gradient_error(node, error) from error
-
-
-def _walk_building_graph(order: list[Any], root: Any, seed: Any) -> dict[Any, Any]:
-    # create_graph=True: local derivatives on Values, so every gradient is itself a graph.
-    grads: dict[Any, Any] = {root: seed}
-    node = root
-    try:
-        for node in reversed(order):  # consumers first
-            g = grads.get(node)
-            if g is None:
-                continue
-            parents = node.parents
-            local_derivatives = node._op.local_derivatives(parents, node, node.op_arg)
-            for x, dx in zip(parents, local_derivatives, strict=True):
-                if type(dx) is float and dx == 0.0:
-                    continue
-                contribution = g if type(dx) is float and dx == 1.0 else dx * g
-                previous = grads.get(x)
-                grads[x] = contribution if previous is None else previous + contribution
-    except (ArithmeticError, ValueError) as error:
-        raise _gradient_error(node, error) from error
-    return grads
 
 
 def _check_defined(gradients: Iterable[Any]) -> None:

@@ -113,6 +113,25 @@ class Module:
         for p in self.parameters():
             p.grad = 0.0
 
+    def requires_grad_(self, flag: bool = True) -> Module:
+        """Freeze (``False``) or unfreeze (``True``) every parameter; returns the module.
+
+        A frozen parameter gets no gradient, and optimisers leave it as it is (PyTorch's
+        ``requires_grad_``).
+
+        Example:
+            >>> from microgradnet.nn import MLP
+            >>> model = MLP(2, [3, 1], seed=0)
+            >>> _ = model.layers[0].requires_grad_(False)    # fine-tune the last layer only
+            >>> [p.requires_grad for p in model.parameters()].count(False)
+            9
+        """
+        if type(flag) is not bool:
+            raise TypeError(f"requires_grad_: flag must be a bool, got {type(flag).__name__}")
+        for parameter in self.parameters():
+            parameter.requires_grad = flag
+        return self
+
     def train(self, mode: bool = True) -> Module:
         """Set the ``training`` flag on this module and every submodule; returns ``self``."""
         for _, module in self.named_modules():

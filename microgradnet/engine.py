@@ -20,11 +20,12 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeAlias
 
 from . import _backward, ops
+from ._backward_graph import use_node_maker
 from ._functions import ValueFunctions
-from ._grad_mode import is_grad_enabled, no_grad, watch_no_grad_blocks
-from ._grad_mode import state as _grad_mode
+from ._grad_mode import enable_grad, is_grad_enabled, no_grad, watch_blocks, watch_node
 from ._graph import leading_to, topological_order
 from ._numbers import real_or_none, short, to_float
+from ._value_extras import ValueExtras
 from .ops import Op
 
 __all__ = [
@@ -109,6 +110,9 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
     for i, x in enumerate(inputs):
         if type(x) is not Value:
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
+    if create_graph and not is_grad_enabled():  # the gradients' graph is built, as asked
+        with enable_grad():
+            return grad(output, inputs, create_graph)
     seed: Any = _leaf(1.0) if create_graph else 1.0
     grads = _backward.gradients(output, seed, inputs, create_graph)
     return [g if type(g) is Value else _leaf(0.0 if g is None else g) for g in grads]
@@ -125,15 +129,15 @@ def backward_order(root: Value) -> list[Value]:
 
 # ----- recording nodes -----
 _new = object.__new__  # nodes skip Value.__init__'s checks: their data is already a float
-_any_no_grad_open = False  # Note [grad mode flag] in _grad_mode.py
+_watching = False  # a no_grad or detect_anomaly block is open: Note [watched nodes] in _grad_mode
 
 
-def _note_no_grad_blocks(any_open: bool) -> None:
-    global _any_no_grad_open
-    _any_no_grad_open = any_open
+def _note_watched_blocks(any_open: bool) -> None:
+    global _watching
+    _watching = any_open
 
 
-watch_no_grad_blocks(_note_no_grad_blocks)
+watch_blocks(_note_watched_blocks)
 
 
 def _node(op: Op, data: float, x: Any, y: Any) -> Value:
@@ -141,13 +145,15 @@ def _node(op: Op, data: float, x: Any, y: Any) -> Value:
     out = _new(*_VALUE)
     out.data = data
     out.grad = 0.0
-    if _any_no_grad_open and not _grad_mode.enabled:
-        out._op = out._x = out._y = None
-    else:
-        out._op = op
-        out._x = x
-        out._y = y
+    out._op = op
+    out._x = x
+    out._y = y
+    if _watching:
+        watch_node(out)
     return out
+
+
+use_node_maker(_node)
 
 
 def _leaf(data: float) -> Value:
@@ -213,7 +219,7 @@ def apply(op: Op, *args: Operand, arg: Any = None) -> Value:
     return _node(op, data, inputs, None)  # any other number of inputs: one tuple
 
 
-class Value(ValueFunctions, record=_node, lift_all=_lift_all):
+class Value(ValueFunctions, ValueExtras, record=_node, lift_all=_lift_all):
     """One scalar in a computation graph: its ``data``, its ``grad`` and how it was made.
 
     Args:
@@ -229,13 +235,18 @@ class Value(ValueFunctions, record=_node, lift_all=_lift_all):
         >>> y.backward()
         >>> round(x.grad, 4)      # 2x + e**x at x = 2
         11.3891
+
+    Its label, ``requires_grad``, ``register_hook`` and comparisons come from
+    :class:`~microgradnet._value_extras.ValueExtras`; its functions (``exp``, ``tanh``, ...)
+    and fused nodes (``Value.sum``, ``Value.dot``) from
+    :class:`~microgradnet._functions.ValueFunctions`.
     """
 
     # How a node keeps its inputs, in two slots (one object per node for the garbage collector):
     # a binary op's two inputs in _x and _y; a unary op's input in _x and its constant argument
     # (or None) in _y; a variadic op's tuple of inputs in _x; a dot node's weights (then its
     # bias, if any) in _x and its inputs in _y, two tuples that a layer's neurons share.
-    # _label stays unset on a node nobody named.
+    # _label stays unset on a node nobody named (Note [notes in the label slot], _value_extras).
     __slots__ = ("_label", "_op", "_x", "_y", "data", "grad")
 
     data: float
@@ -250,20 +261,6 @@ class Value(ValueFunctions, record=_node, lift_all=_lift_all):
         self._op: Op | None = None
         self._x: Any = None
         self._y: Any = None
-
-    @property
-    def label(self) -> str:
-        """A name shown in drawings and in ``repr`` (``""`` if none was given)."""
-        try:
-            return self._label
-        except AttributeError:
-            return ""
-
-    @label.setter
-    def label(self, label: str) -> None:
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a str, got {type(label).__name__}")
-        self._label = label
 
     # ----- graph structure -----
     @property
@@ -309,12 +306,11 @@ class Value(ValueFunctions, record=_node, lift_all=_lift_all):
         out = _new(*_VALUE)
         out.data = self.data + other.data
         out.grad = 0.0
-        if _any_no_grad_open and not _grad_mode.enabled:
-            out._op = out._x = out._y = None
-        else:
-            out._op = _ADD
-            out._x = self
-            out._y = other
+        out._op = _ADD
+        out._x = self
+        out._y = other
+        if _watching:
+            watch_node(out)
         return out
 
     def __radd__(self, other: Operand) -> Value:  # other + self
@@ -339,12 +335,11 @@ class Value(ValueFunctions, record=_node, lift_all=_lift_all):
         out = _new(*_VALUE)  # _node written out, as in __add__
         out.data = self.data * other.data
         out.grad = 0.0
-        if _any_no_grad_open and not _grad_mode.enabled:
-            out._op = out._x = out._y = None
-        else:
-            out._op = _MUL
-            out._x = self
-            out._y = other
+        out._op = _MUL
+        out._x = self
+        out._y = other
+        if _watching:
+            watch_node(out)
         return out
 
     def __rmul__(self, other: Operand) -> Value:  # other * self
@@ -405,18 +400,6 @@ class Value(ValueFunctions, record=_node, lift_all=_lift_all):
     # ----- Python protocols -----
     def __float__(self) -> float:
         return self.data
-
-    def __lt__(self, other: Operand) -> bool:
-        return self.data < float(other)
-
-    def __le__(self, other: Operand) -> bool:
-        return self.data <= float(other)
-
-    def __gt__(self, other: Operand) -> bool:
-        return self.data > float(other)
-
-    def __ge__(self, other: Operand) -> bool:
-        return self.data >= float(other)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""

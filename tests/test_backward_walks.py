@@ -16,12 +16,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from microgradnet import Value, grad
+from microgradnet import Value, detect_anomaly, grad
 from microgradnet._backward import order_and_grads
 from microgradnet._graph import topological_order
 from microgradnet.engine import backward_order, backward_reference
 from microgradnet.nn import MLP, Layer
-from microgradnet.ops import UndefinedGradient
+from microgradnet.ops import VARIADIC, UndefinedGradient
 from microgradnet.testing import expressions, mlps
 
 REL = 1e-12
@@ -39,6 +39,28 @@ def _may_reorder(root: Value) -> bool:
         if len(set(parents)) != len(parents) and len(parents) > 2:
             return True  # a value twice among a fused node's inputs
     return False
+
+
+def _fused_may_reorder(root: Value) -> bool:
+    """Whether the gradient graph's terms may be summed in another order than the reference's
+    (Note [the order of terms] in _backward_graph.py): a node with terms from a dot node's tuple
+    and from anything else."""
+    kinds: dict[Value, set[object]] = {}
+    for node in topological_order([root]):
+        op = node.op_record
+        if op is None:
+            continue
+        fused = op.bilinear and op.arity == VARIADIC
+        for parent in set(node.parents):
+            if not fused:
+                kinds.setdefault(parent, set()).add("other nodes")
+                continue
+            for role, elements in (("w", node._x), ("x", node._y)):
+                if parent in elements:
+                    kinds.setdefault(parent, set()).add((id(elements), role))
+    return _may_reorder(root) or any(
+        len(k) > 1 and any(kind != "other nodes" for kind in k) for k in kinds.values()
+    )
 
 
 def _assert_same(tuned: float, reference: Any, exact: bool, where: str) -> None:
@@ -63,13 +85,15 @@ def check_backward(root: Value) -> None:
 
 
 def check_grad(root: Value, inputs: list[Value]) -> None:
-    """``grad()``, without and with create_graph, against the reference on floats."""
+    """``grad()``, without and with create_graph, against the reference on floats (the fused
+    gradient graph adds its terms in the reference's order: Note [fused gradients])."""
     reference = backward_reference(root, inputs=inputs)
     exact = not _may_reorder(root)
     for x, g in zip(inputs, grad(root, inputs), strict=True):
         _assert_same(g.data, reference.get(x, 0.0), exact, "grad()")
+    exact = not _fused_may_reorder(root)
     for x, g in zip(inputs, grad(root, inputs, create_graph=True), strict=True):
-        _assert_same(g.data, reference.get(x, 0.0), False, "grad(create_graph=True)")
+        _assert_same(g.data, reference.get(x, 0.0), exact, "grad(create_graph=True)")
 
 
 def check_second_order(root: Value, inputs: list[Value]) -> None:
@@ -207,3 +231,81 @@ def test_an_undefined_gradient_is_reported_by_both() -> None:
     with pytest.raises(ValueError, match="log"):
         out.backward()
     assert grad(out, [x])[0].data == pytest.approx(reference[x])  # not asked for y: no error
+
+
+# ----- the gradient's graph stays fused -----
+@pytest.mark.parametrize("width", [4, 16])
+def test_the_gradient_of_a_network_is_a_graph_of_fused_nodes(width: int) -> None:
+    model = MLP(2, [width, width, 1], activation="tanh", seed=0)
+    batch = [[0.5, -1.0], [1.5, 0.2], [-0.3, 0.8]]
+    loss = Value.sum([out * out for out in model.map(batch)])
+    parameters = model.parameters()
+    gradients = grad(loss, parameters, create_graph=True)
+    forward = set(topological_order([loss]))
+    added = [n for n in topological_order(gradients) if n not in forward]
+    # One node per parameter (a dot over the batch), one per activation and sample (a dot over
+    # its consumers), and a few per tanh: never one per edge, as a product and a sum per edge
+    # would make it (more than 4 per weight and sample).
+    activations = len(batch) * (2 * width + 1)
+    assert len(added) <= len(parameters) + 5 * activations + 10, len(added)
+    dots = [n for n in added if n.op == "dot"]
+    assert len(dots) >= len(parameters) - 2 * width - 1  # the weights' gradients
+    for g in gradients:
+        if g.op == "dot":
+            assert len(g.parents) == 2 * len(batch)  # Σ over the batch of input · upstream
+
+
+# ----- the walks that watch: hooks, frozen leaves, anomaly detection -----
+@pytest.mark.parametrize("build", STRUCTURES, ids=lambda f: f.__name__.strip("_"))
+def test_hooks_that_change_nothing_change_nothing(build: Any) -> None:
+    root = build()
+    nodes = topological_order([root])
+    seen: list[float] = []
+    handles = [n.register_hook(lambda g: seen.append(g)) for n in nodes[::3]]
+    check_backward(root)
+    check_grad(root, [n for n in nodes if not n.parents])
+    assert seen
+    for handle in handles:
+        handle.remove()
+
+
+@pytest.mark.parametrize("build", STRUCTURES, ids=lambda f: f.__name__.strip("_"))
+def test_freezing_changes_only_the_frozen_and_what_leads_only_to_them(build: Any) -> None:
+    root = build()
+    nodes = topological_order([root])
+    leaves = [n for n in nodes if not n.parents]
+    frozen = set(leaves[::2])
+    reference = backward_reference(root)
+    for leaf in frozen:
+        leaf.requires_grad = False
+    try:
+        for node in nodes:
+            node.grad = 0.0
+        root.backward()
+        for node in nodes:
+            behind = topological_order([node])
+            requires = any(not n.parents and n not in frozen for n in behind)
+            want = reference.get(node, 0.0) if requires else 0.0
+            _assert_same(node.grad, want, False, f"{node.op or 'leaf'}")
+    finally:
+        for leaf in frozen:
+            leaf.requires_grad = True
+
+
+@settings(max_examples=60)
+@given(expressions(n_inputs=3, max_leaves=12))
+def test_anomaly_detection_walks_as_the_reference(e: Any) -> None:
+    xs = [Value(x) for x in e.inputs]
+    with detect_anomaly():
+        out = e.fn(*xs)
+        check_backward(out)
+        check_grad(out, xs)
+
+
+@pytest.mark.parametrize("build", STRUCTURES, ids=lambda f: f.__name__.strip("_"))
+def test_anomaly_detection_on_the_structures(build: Any) -> None:
+    with detect_anomaly():
+        root = build()
+        leaves = [n for n in topological_order([root]) if not n.parents]
+        check_backward(root)
+        check_grad(root, leaves)

@@ -456,3 +456,52 @@ def test_relu_node_agrees_with_its_op_row_and_the_closed_form(x: float) -> None:
     assert out.op == "relu"
     with no_grad():
         assert Value(x).relu().parents == ()
+
+
+# ----- comparisons -----
+
+
+@pytest.mark.parametrize("other", ["3", None, [3.0], 1j])
+def test_comparing_with_anything_but_a_number_raises_type_error(other: object) -> None:
+    x = Value(2.0)
+    for compare in (
+        lambda: x < other,
+        lambda: x <= other,
+        lambda: x > other,
+        lambda: x >= other,
+        lambda: other < x,
+        lambda: other >= x,
+    ):
+        with pytest.raises(TypeError, match="not supported"):
+            compare()
+
+
+def test_comparisons_with_values_and_numbers() -> None:
+    x, y = Value(2.0), Value(3.0)
+    assert x < y and x <= 2 and y > np.float64(2.5) and y >= True and x > 1
+    assert not (x > y) and not (x >= 3)
+
+
+# ----- grad mode inside grad() -----
+
+
+def test_create_graph_builds_the_graph_inside_no_grad_as_torch_does() -> None:
+    x = Value(2.0)
+    y = x**3
+    with no_grad():
+        (g,) = grad(y, [x], create_graph=True)  # 3x²
+        z = g * 2  # grad mode is off again here
+    assert g.parents != () and z.parents == ()
+    assert grad(g, [x])[0].data == 12.0
+
+
+def test_enable_grad_inside_no_grad() -> None:
+    from microgradnet import enable_grad, is_grad_enabled
+
+    x = Value(2.0)
+    with no_grad():
+        with enable_grad():
+            assert is_grad_enabled()
+            y = x * x
+        z = x * x
+    assert y.parents == (x, x) and z.parents == ()
