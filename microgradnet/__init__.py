@@ -17,6 +17,11 @@ from ._define_op import define_op as define_op
 from ._grad_mode import enable_grad as enable_grad
 from .anomaly import detect_anomaly as detect_anomaly
 from .anomaly import is_anomaly_enabled as is_anomaly_enabled
+from .autograd import hessian as hessian
+from .autograd import hvp as hvp
+from .autograd import jacobian as jacobian
+from .autograd import jvp as jvp
+from .autograd import vjp as vjp
 from .engine import Value as Value
 from .engine import grad as grad
 from .engine import is_grad_enabled as is_grad_enabled
@@ -52,7 +57,12 @@ __all__ = [
     "detect_anomaly",
     "enable_grad",
     "grad",
+    "hessian",
+    "hvp",
     "is_anomaly_enabled",
     "is_grad_enabled",
+    "jacobian",
+    "jvp",
     "no_grad",
+    "vjp",
 ]
