@@ -46,20 +46,25 @@ TARGETS = {"ops": "microgradnet/ops.py", "backward": "microgradnet/_backward.py"
 PROJECT = ("microgradnet", "tests", "pyproject.toml")
 
 # Each target's tests run in two stages, fast and decisive first: a mutant the first stage kills
-# costs one small pytest run; only a survivor of it pays for the rest.
-FIRST_STAGE = {
-    "ops": ["--noconftest", "tests/test_rule_mutants.py"],  # written to kill rule mutants
-    "backward": ["tests/test_backward_walks.py"],  # the tuned walk against the reference
+# costs one small pytest run; only a survivor of it pays for the second.
+STAGES = {
+    "ops": [
+        ["--noconftest", "tests/test_rule_mutants.py"],  # written to kill rule mutants
+        [
+            "tests/test_ops.py",
+            "tests/test_engine.py",
+            "tests/test_torch_reference.py",
+            "tests/test_backward_walks.py",
+            "tests/test_gradcheck.py",
+            "tests/test_properties.py",
+            "tests/test_op_table.py",
+        ],
+    ],
+    "backward": [
+        ["tests/test_backward_walks.py"],  # the tuned walk against the reference, at random
+        ["tests/test_engine.py", "tests/test_properties.py", "tests/test_torch_reference.py"],
+    ],
 }
-EXISTING_TESTS = [
-    "tests/test_ops.py",
-    "tests/test_engine.py",
-    "tests/test_torch_reference.py",
-    "tests/test_backward_walks.py",
-    "tests/test_gradcheck.py",
-    "tests/test_properties.py",
-    "tests/test_op_table.py",
-]
 
 
 # ----- which lines hold a derivative rule -----
@@ -213,11 +218,10 @@ def run_target(name: str, work: Path, suite: str, timeout: float) -> dict[str, o
     module = TARGETS[name]
     source = (work / module).read_text(encoding="utf-8")
     spans = rule_spans(source) if name == "ops" else walk_spans(source)
-    first = FIRST_STAGE[name]
-    if suite == "existing" and name == "ops":
-        first = ["tests/test_ops.py"]  # the fastest of the existing ones
-    rest = [test for test in EXISTING_TESTS if test not in first]
-    config = write_config(work, module, test_command([first, rest]), timeout)
+    stages = STAGES[name]
+    if suite == "existing" and name == "ops":  # without the tests written to kill mutants
+        stages = [stages[1][:1], stages[1][1:]]
+    config = write_config(work, module, test_command(stages), timeout)
     session = work / f"{name}.sqlite"
     cosmic_ray = str(VENV_BIN / "cosmic-ray")
     subprocess.run([cosmic_ray, "init", str(config), str(session)], cwd=work, check=True)
