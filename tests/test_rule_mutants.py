@@ -181,3 +181,20 @@ def test_at_a_tie_a_selector_passes_the_gradient_to_exactly_one_input(op: Op) ->
         assert sorted(local) == [0.0] * (len(xs) - 1) + [1.0], f"{op.name}{tuple(xs)}: {local}"
         chosen = local.index(1.0)
         assert xs[chosen] == op.evaluate(xs), f"{op.name}{tuple(xs)}: input {chosen} is not it"
+
+
+def main() -> None:
+    """Every check above without pytest, stopping at the first failure (an exception): the
+    mutation script's first stage, where pytest's start-up would cost more than the checks."""
+    for case in _cases():
+        test_local_derivatives_match_central_differences(*case.values)
+    for op in _SELECTORS:
+        test_at_a_tie_a_selector_passes_the_gradient_to_exactly_one_input(op)
+    for name in sorted(_WITH_A_TORCH_TWIN & set(_ROWS)):  # PyTorch is loaded last
+        test_the_derivative_at_a_kink_is_pytorchs(name)
+    test_clamp_at_and_beyond_its_bounds_is_pytorchs()
+    test_hardtanh_at_its_bounds_passes_what_pytorchs_passes_to_x()
+
+
+if __name__ == "__main__":
+    main()

@@ -46,25 +46,28 @@ TARGETS = {"ops": "microgradnet/ops.py", "backward": "microgradnet/_backward.py"
 PROJECT = ("microgradnet", "tests", "pyproject.toml")
 
 # Each target's tests run in two stages, fast and decisive first: a mutant the first stage kills
-# costs one small pytest run; only a survivor of it pays for the second.
+# costs one small run; only a survivor of it pays for the second. Each stage is the arguments of
+# one `python` command.
+PYTEST = "-m pytest -x -q -p no:cacheprovider"
+OPS_TESTS = [
+    "tests/test_ops.py",
+    "tests/test_engine.py",
+    "tests/test_torch_reference.py",
+    "tests/test_backward_walks.py",
+    "tests/test_gradcheck.py",
+    "tests/test_properties.py",
+    "tests/test_op_table.py",
+]
 STAGES = {
-    "ops": [
-        ["--noconftest", "tests/test_rule_mutants.py"],  # written to kill rule mutants
-        [
-            "tests/test_ops.py",
-            "tests/test_engine.py",
-            "tests/test_torch_reference.py",
-            "tests/test_backward_walks.py",
-            "tests/test_gradcheck.py",
-            "tests/test_properties.py",
-            "tests/test_op_table.py",
-        ],
-    ],
+    # the tests written to kill rule mutants, as a plain script: pytest's start-up would cost
+    # more than the checks
+    "ops": ["tests/test_rule_mutants.py", f"{PYTEST} {' '.join(OPS_TESTS)}"],
     "backward": [
-        ["tests/test_backward_walks.py"],  # the tuned walk against the reference, at random
-        ["tests/test_engine.py", "tests/test_properties.py", "tests/test_torch_reference.py"],
+        f"{PYTEST} tests/test_backward_walks.py",  # the tuned walk against the reference
+        f"{PYTEST} tests/test_engine.py tests/test_properties.py tests/test_torch_reference.py",
     ],
 }
+EXISTING_STAGES = [f"{PYTEST} {OPS_TESTS[0]}", f"{PYTEST} {' '.join(OPS_TESTS[1:])}"]
 
 
 # ----- which lines hold a derivative rule -----
@@ -141,10 +144,10 @@ def copy_project(work: Path, source: str, names: Sequence[str] = PROJECT) -> Non
             shutil.copy2(ROOT / name, work / name)
 
 
-def test_command(stages: list[list[str]]) -> str:
-    """One shell command running ``stages`` of pytest in turn, stopping at the first failure."""
-    pytest = f"{VENV_BIN / 'python'} -m pytest -x -q -p no:cacheprovider"
-    return "sh -c '" + " && ".join(f"{pytest} {' '.join(stage)}" for stage in stages) + "'"
+def test_command(stages: list[str]) -> str:
+    """One shell command running ``stages`` in turn, stopping at the first failure."""
+    python = VENV_BIN / "python"
+    return "sh -c '" + " && ".join(f"{python} {stage}" for stage in stages) + "'"
 
 
 def write_config(work: Path, module: str, command: str, timeout: float) -> Path:
@@ -220,7 +223,7 @@ def run_target(name: str, work: Path, suite: str, timeout: float) -> dict[str, o
     spans = rule_spans(source) if name == "ops" else walk_spans(source)
     stages = STAGES[name]
     if suite == "existing" and name == "ops":  # without the tests written to kill mutants
-        stages = [stages[1][:1], stages[1][1:]]
+        stages = EXISTING_STAGES
     config = write_config(work, module, test_command(stages), timeout)
     session = work / f"{name}.sqlite"
     cosmic_ray = str(VENV_BIN / "cosmic-ray")
