@@ -50,7 +50,8 @@ def compile(  # shadows the builtin on purpose: the name users expect
         fn: the function of one sample.
         example_inputs: one sample, a tuple with one entry per argument of ``fn``: ``(x,)`` or
             ``(x, y)``, each a number or a (nested) list of numbers.
-        parameters: if given, only these leaves get gradients (others are still read live).
+        parameters: if given, only these leaves get gradients (others are still read live), in
+            this order (:attr:`CompiledFunction.grad_parameters`).
         check_inputs: other samples (tuples like ``example_inputs``) to re-trace on; by default a
             perturbed copy of the example.
         has_aux: ``fn`` returns ``(loss, aux)``; ``aux`` (Values, e.g. the model's output) is
@@ -84,9 +85,9 @@ def compile(  # shadows the builtin on purpose: the name users expect
     if grad_filter is None:
         grad_parameters = live
     else:
-        # the caller's order first (so gradients line up with it), then the rest in trace order
-        reached = {id(p) for p in live}
-        grad_parameters = list({id(p): p for p in grad_filter if id(p) in reached}.values())
+        # the caller's order first (so gradients line up with it, a parameter fn does not reach
+        # getting 0), then the rest in the order the graph reads them
+        grad_parameters = list({id(p): p for p in grad_filter}.values())
         wanted = {id(p) for p in grad_parameters}
         live = grad_parameters + [p for p in live if id(p) not in wanted]
     n_inputs = sum(a.size for a in example)
@@ -135,7 +136,7 @@ def _persistent_leaves(
                     (trace(fn, candidate, has_aux, guard=False), "a perturbed copy of the example")
                 ]
                 break
-            except (ArithmeticError, ValueError):
+            except (ArithmeticError, ValueError, TypeError):  # out of the function's domain
                 continue
     persistent: set[int] | None = None
     for second, where in traces:

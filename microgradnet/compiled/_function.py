@@ -266,7 +266,11 @@ class CompiledFunction:
             (5.0, array([2.5]))
         """
         total, result = self._seeded(batch, reduction, 1.0)
-        return total, result.grads[: len(self.grad_parameters)].copy()
+        grads: np.ndarray = result.grads[: len(self.grad_parameters)].copy()
+        for i, p in enumerate(self.grad_parameters):
+            if not getattr(p, "requires_grad", True):
+                grads[i] = 0.0  # frozen: no gradient
+        return total, grads
 
     def input_gradients(self, *batch: Any, output: int | None = None) -> Any:
         """Each sample's gradient with respect to its own inputs: saliency, which input moves the

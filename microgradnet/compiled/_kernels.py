@@ -179,10 +179,10 @@ def _unchanged(xs: list[np.ndarray], before: list[np.ndarray]) -> bool:
 
 
 def _agree(got: Any, want: Any) -> bool:
-    """Equal (infinities included), or within ``_TOLERANCE`` relative."""
+    """Equal (infinities included, NaN where NaN), or within ``_TOLERANCE`` relative."""
     got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
     close = np.abs(got - want) <= _TOLERANCE * np.maximum(np.abs(got), np.abs(want))
-    return bool(np.all((got == want) | close))
+    return bool(np.all((got == want) | close | (np.isnan(got) & np.isnan(want))))
 
 
 def _local_agrees(local: Any, want: Any, index: tuple[int, ...], shape: tuple[int, ...]) -> bool:
@@ -212,10 +212,19 @@ def _elements(xs: Sequence[Any], *more: Any) -> tuple[tuple[int, ...], list[list
 def _forward_per_element(op: Op) -> Forward:
     def forward(xs: Sequence[Any], arg: Any) -> np.ndarray:
         shape, columns = _elements(xs)
-        results = [op.evaluate(inputs, arg) for inputs in zip(*columns, strict=True)]
+        results = [_evaluate_or_nan(op, inputs, arg) for inputs in zip(*columns, strict=True)]
         return np.array(results, dtype=float).reshape(shape)
 
     return forward
+
+
+def _evaluate_or_nan(op: Op, inputs: Sequence[float], arg: Any) -> float:
+    # An element out of the op's domain becomes NaN, as on arrays: the program then hands its
+    # sample to the engine, which raises the error naming the sample.
+    try:
+        return float(op.evaluate(inputs, arg))
+    except (ArithmeticError, ValueError):
+        return math.nan
 
 
 def _derivative_per_element(op: Op) -> Derivative:

@@ -57,7 +57,7 @@ class Operand:
             self.no_batch = not self.all_batch
             self.index, self.unique = slice(s, s + 1), True
             return
-        self.all_batch = bool(batch.all())
+        self.all_batch = bool(batch.size) and bool(batch.all())  # none: a dot of a bias alone
         self.no_batch = not batch.any()
         # one slot read by every node (the shift of a softmax, a constant): a broadcast view
         self.repeated = slots.ndim == 1 and slots.size > 1 and bool((slots == slots[0]).all())

@@ -74,7 +74,12 @@ def on_engine(
         grads: list[float] = []
         if wrt is not None:
             targets = leaves if isinstance(wrt, str) else list(wrt)
-            grads = [g.data for g in grad(outputs[output], targets)] if targets else []
+            # a frozen parameter gets no gradient (grad() refuses one): 0.0, as compiled mode
+            live = [t for t in targets if getattr(t, "requires_grad", True)]
+            found = {}
+            if live:
+                found = dict(zip(map(id, live), grad(outputs[output], live), strict=True))
+            grads = [found[id(t)].data if id(t) in found else 0.0 for t in targets]
     except (ArithmeticError, ValueError, TypeError) as error:
         _reraise(error, index)
     return SampleResult([v.data for v in outputs], [v.data for v in aux_values], grads)
