@@ -153,7 +153,29 @@ def _links(entries: list[tuple[str, str]], page: Page) -> str:
     return "\n".join(f"- [{title}]({prefix}{path})" for title, path in entries)
 
 
-def expand(name: str, arg: str | None, page: Page) -> str:
+def _notebooks_executed(config: MkDocsConfig) -> bool:
+    plugin = config.plugins.get("mkdocs-jupyter")
+    return bool(plugin is not None and plugin.config.get("execute"))
+
+
+def _notebooks_list(page: Page, config: MkDocsConfig) -> str:
+    if _notebooks_executed(config):
+        said = (
+            "The pages below are the committed notebooks (which have no outputs) **run when this "
+            "site was built**, with the outputs of that run. A build reuses the outputs of an "
+            "earlier build only while neither the notebook nor any file of the package has "
+            "changed."
+        )
+    else:
+        said = (
+            "**This build did not run the notebooks** (`DOCS_EXECUTE_NOTEBOOKS=false`, as in the "
+            "test command, which runs each notebook with nbmake instead): the pages below show "
+            "their code without outputs. `bash scripts/docs.sh` builds the site with them run."
+        )
+    return said + "\n\n" + _links(notebooks.notebooks(), page)
+
+
+def expand(name: str, arg: str | None, page: Page, config: MkDocsConfig) -> str:
     """The Markdown a directive stands for.
 
     Raises:
@@ -167,7 +189,7 @@ def expand(name: str, arg: str | None, page: Page) -> str:
         modules = api_pages.public_modules()
         return _links([(f"`{m}`", api_pages.api_page(m)[0]) for m in modules], page)
     if name == "notebooks":
-        return _links(notebooks.notebooks(), page)
+        return _notebooks_list(page, config)
     if name in ("readme", "source") and not arg:
         raise ValueError(f"{page.file.src_uri}: {{{{ {name} }}}} needs an argument")
     if name == "readme" and arg:
@@ -198,5 +220,5 @@ def on_page_content(html: str, page: Page, config: MkDocsConfig, files: Files) -
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     """Expand the page's directives, then run its ```python run``` blocks."""
-    markdown = _DIRECTIVE.sub(lambda m: expand(m["name"], m["arg"], page), markdown)
+    markdown = _DIRECTIVE.sub(lambda m: expand(m["name"], m["arg"], page, config), markdown)
     return runner.run_blocks(markdown, page.file.src_uri)
