@@ -28,7 +28,7 @@ from typing import Any
 from ._loss_kinds import LossKind, declare_loss
 from .engine import Value, apply
 from .functional import shifted, softplus
-from .ops import Op, log, where
+from .ops import Op, log, log1p, where
 
 __all__ = [
     "BINARY_CROSS_ENTROPY",
@@ -44,17 +44,23 @@ __all__ = [
 ]
 
 # PyTorch clamps each log of binary_cross_entropy at -100 so a saturated probability gives a
-# large finite loss rather than infinity, and divides its gradient by max(p (1 - p), 1e-12) so
-# that it stays finite too; we do the same.
+# large finite loss rather than infinity, and divides its gradient by max(p (1 - p), eps) so
+# that it stays finite too; we do the same, with its very eps (1e-12 as a float32).
 _LOG_FLOOR = -100.0
-_EPSILON = 1e-12
+_EPSILON = 9.999999960041972e-13
 _TINY = math.exp(_LOG_FLOOR)  # below it, log is under the floor
 
 
-def _clamped_log(x: Any) -> Any:
-    """``max(log x, -100)``, defined at 0 (on floats, arrays and Values alike)."""
-    above = x > _TINY
-    return where(above, log(where(above, x, 1.0)), _LOG_FLOOR)
+def _log_above(x: Any, floor: Any) -> Any:
+    """``log x`` where ``x > 0``, else ``floor`` (on floats, arrays and Values alike)."""
+    positive = x > 0.0
+    return where(positive, log(where(positive, x, 1.0)), floor)
+
+
+def _log1m_above(p: Any, floor: Any) -> Any:
+    """``log(1 - p)`` (as ``log1p(-p)``, PyTorch's) where ``p < 1``, else ``floor``."""
+    below = p < 1.0
+    return where(below, log1p(-where(below, p, 0.0)), floor)
 
 
 def _unit_check(p: Any, t: Any) -> Any:
@@ -70,22 +76,28 @@ def _unit_check(p: Any, t: Any) -> Any:
     return where(ok, 0.0, math.nan)
 
 
+def _clamped(log_value: Any) -> Any:
+    return where(log_value > _LOG_FLOOR, log_value, _LOG_FLOOR)
+
+
 def _bce(p: Any, t: Any) -> Any:
-    return _unit_check(p, t) - (t * _clamped_log(p) + (1.0 - t) * _clamped_log(1.0 - p))
+    log_p = _clamped(_log_above(p, _LOG_FLOOR))
+    log_q = _clamped(_log1m_above(p, _LOG_FLOOR))
+    return _unit_check(p, t) + ((t - 1.0) * log_q - t * log_p)
 
 
 def _d_bce(p: Any, t: Any, out: Any) -> tuple[Any, Any]:
-    variance = p * (1.0 - p)
-    return (p - t) / where(variance > _EPSILON, variance, _EPSILON), (
-        _clamped_log(1.0 - p) - _clamped_log(p)
-    )
+    variance = (1.0 - p) * p
+    d_p = (p - t) / where(variance > _EPSILON, variance, _EPSILON)
+    d_t = _log1m_above(p, -math.inf) - _log_above(p, -math.inf)  # unclamped, as PyTorch's
+    return d_p, d_t
 
 
-#: One sample's binary cross-entropy as one node, ``bce(p, t)``, with PyTorch's clamps: the
-#: value ``-(t max(log p, -100) + (1 - t) max(log(1 - p), -100))`` and the gradient
-#: ``(p - t) / max(p (1 - p), 1e-12)`` (for the target, ``max(log(1 - p), -100) - max(log p,
-#: -100)``), which no composition of other rows gives at the clamps. A row in the op table's
-#: form, its rules in the dual vocabulary: compiled mode runs it on arrays.
+#: One sample's binary cross-entropy as one node, ``bce(p, t)``, exactly as PyTorch computes it:
+#: the value ``(t - 1) max(log(1 - p), -100) - t max(log p, -100)``, the gradient
+#: ``(p - t) / max((1 - p) p, eps)`` and, for the target, ``log(1 - p) - log p``. No composition
+#: of other rows gives that gradient at the clamps. A row in the op table's form, its rules in
+#: the dual vocabulary: compiled mode runs it on arrays.
 BINARY_CROSS_ENTROPY = Op(
     "binary_cross_entropy",
     _bce,
@@ -161,8 +173,8 @@ def binary_cross_entropy(probabilities: Any, targets: Any) -> Value:
     """``-mean(t log p + (1 - t) log(1 - p))`` for probabilities ``p`` in [0, 1].
 
     As in PyTorch each log is clamped at -100, so a probability of exactly 0 or 1 gives a large
-    finite loss, and the gradient is PyTorch's, ``(p - t) / max(p (1 - p), 1e-12)`` (-1e12 at
-    ``p = 0, t = 1``). Prefer :func:`binary_cross_entropy_with_logits` on raw scores: it is
+    finite loss, and the gradient is PyTorch's, ``(p - t) / max((1 - p) p, 1e-12)`` (about
+    -1e12 at ``p = 0, t = 1``). Prefer :func:`binary_cross_entropy_with_logits` on raw scores: it is
     stable. Each sample is one node, :data:`BINARY_CROSS_ENTROPY`.
 
     Raises:

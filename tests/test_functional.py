@@ -17,6 +17,8 @@ LOGIT_CASES = [
     [1000.0, -1000.0, 0.0],
     [-1000.0, -999.0, -1001.0],
     [1000.0, 1000.0],
+    [1e16, 1e16, 0.0],
+    [-1e300, 1e300, 0.0],
     [5.0],
 ]
 
@@ -60,8 +62,13 @@ def test_logsumexp_matches_torch(logits: list[float]) -> None:
     t_out = torch.logsumexp(t, dim=0)
     t_out.backward()
     assert out.data == pytest.approx(t_out.item(), rel=TOL)
-    for x, r in zip(xs, t.grad.tolist(), strict=True):
+    # torch's gradient is exp(x - logsumexp(x)): at [1e16, 1e16] that is [1, 1], as
+    # 1e16 + log 2 rounds to 1e16; the gradient is softmax, which torch gives exactly
+    expected = torch.softmax(t.detach(), dim=0).tolist()
+    for x, r in zip(xs, expected, strict=True):
         assert x.grad == pytest.approx(r, rel=TOL, abs=TOL)
+    if max(abs(v) for v in logits) < 1e15:
+        assert t.grad.tolist() == pytest.approx(expected, rel=TOL, abs=TOL)
 
 
 @pytest.mark.parametrize("x", [-1000.0, -3.0, 0.0, 0.5, 40.0, 1000.0])
@@ -107,3 +114,32 @@ def test_non_numbers_are_rejected(fn) -> None:
         fn("abc")
     with pytest.raises(TypeError):
         fn([1.0, "x"])
+
+
+# ----- compiled: the shift is a node, recomputed for every sample -----
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "logsumexp"])
+def test_compiled_functions_keep_their_stability_on_every_sample(name: str) -> None:
+    import numpy as np
+
+    from microgradnet import compile, functional, grad
+
+    fn = getattr(functional, name)
+    w = Value(1.0)
+    weights = [0.7, -0.2, 0.4]
+
+    def per_sample(x: list[Value]) -> Value:
+        out = fn([v * w for v in x])
+        return out if isinstance(out, Value) else _weighted_sum(out, weights)
+
+    X = np.array([[0.3, -1.2, 2.5], [1000.0, -1000.0, 0.0], [1e16, 1e16, 0.0], [-5.0, 0.0, -1e3]])
+    f = compile(per_sample, (X[0],))  # traced on small logits, run on huge ones
+    expected, expected_grad = [], 0.0
+    for x in X.tolist():
+        out = per_sample([Value(v) for v in x])
+        expected.append(out.data)
+        expected_grad += grad(out, [w])[0].data
+    found = f(X)
+    assert np.isfinite(found).all()
+    np.testing.assert_allclose(found, expected, rtol=1e-12)
+    _, grads = f.gradients(X, reduction="sum")
+    assert grads[0] == pytest.approx(expected_grad, rel=1e-9)

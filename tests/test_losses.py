@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import require_module
 
-from microgradnet import Value, losses
+from microgradnet import Value, functional, losses
 
 TOL = 1e-10
 
@@ -51,9 +51,8 @@ def test_binary_cross_entropy_matches_torch(probabilities, targets) -> None:
     theirs = torch.nn.functional.binary_cross_entropy(t_ps, t_targets)
     theirs.backward()
     assert ours.data == pytest.approx(theirs.item(), rel=TOL)
-    for v, g, p in zip(ps, t_ps.grad.tolist(), probabilities, strict=True):
-        if p > 1e-40:  # below e**-100 both clamp the log; torch then uses its own eps formula
-            assert v.grad == pytest.approx(g, rel=1e-6)
+    for v, g in zip(ps, t_ps.grad.tolist(), strict=True):
+        assert v.grad == pytest.approx(g, rel=1e-12)
 
 
 def test_binary_cross_entropy_saturated_probability_gives_torchs_clamped_value() -> None:
@@ -246,3 +245,148 @@ def test_every_library_loss_declares_what_it_is() -> None:
         assert recognised.exact and recognised.kind.name == name
         assert (recognised.kind.reduction, recognised.kind.predictions) == ("mean", kind)
     assert losses.hinge([0.5], [1]).data == 0.5  # outside a recording, nothing is kept
+
+
+# ----- at the clamps and the extremes, as PyTorch gives them -----
+EDGES = [0.0, 5e-324, 1e-300, 3e-44, 1e-20, 1e-13, 1e-12, 0.3, 0.5, 1.0 - 1e-16, 1.0]
+
+
+@pytest.mark.parametrize("target", [0.0, 1.0, 0.3, 0.999])
+@pytest.mark.parametrize("probability", EDGES)
+def test_binary_cross_entropy_at_its_clamps_is_torchs(probability: float, target: float) -> None:
+    # torch clamps each log at -100 and divides the gradient by max(p (1 - p), 1e-12): at p = 0,
+    # t = 1 the gradient is -1e12; with a soft target it is -t 1e12. The target's gradient too.
+    torch = require_module("torch")
+    p, t = Value(probability), Value(target)
+    ours = losses.binary_cross_entropy([p], [t])
+    ours.backward()
+    t_p = torch.tensor([probability], dtype=torch.float64, requires_grad=True)
+    t_t = torch.tensor([target], dtype=torch.float64, requires_grad=True)
+    theirs = torch.nn.functional.binary_cross_entropy(t_p, t_t)
+    theirs.backward()
+    assert ours.data == pytest.approx(theirs.item(), rel=1e-12, abs=1e-300)
+    assert p.grad == pytest.approx(t_p.grad.item(), rel=1e-12)
+    assert t.grad == pytest.approx(t_t.grad.item(), rel=1e-12)
+
+
+def test_binary_cross_entropy_at_zero_is_minus_a_trillion() -> None:
+    p = Value(0.0)
+    losses.binary_cross_entropy([p], [1.0]).backward()
+    assert p.grad == pytest.approx(-1e12, rel=1e-8)  # 1 / 1e-12 as a float32, as PyTorch's
+
+
+def test_cross_entropy_of_huge_equal_logits_is_log_2() -> None:
+    # x - logsumexp(x) loses log 2 to rounding at 1e16; (x - max) - log Σ exp(x - max) does not
+    import math
+
+    assert losses.cross_entropy([1e16, 1e16], 0).data == pytest.approx(math.log(2), rel=1e-15)
+    assert [v.data for v in functional.log_softmax([1e16, 1e16])] == [-math.log(2)] * 2
+
+
+@pytest.mark.parametrize(
+    "logits",
+    [
+        [1e16, 1e16, 0.0],
+        [1e300, -1e300, 0.0],
+        [-1e300, -1e300, -1e300],
+        [1000.0, 999.0, -1000.0],
+        [0.0, 0.0, 0.0],
+        [1e-300, -1e-300, 0.0],
+        [5e-324, 0.0, -5e-324],
+    ],
+)
+@pytest.mark.parametrize("target", [0, 1, 2])
+def test_cross_entropy_at_extremes_is_torchs(logits: list[float], target: int) -> None:
+    torch = require_module("torch")
+    xs, t_xs = _pair(torch, logits)
+    ours = losses.cross_entropy(xs, target)
+    ours.backward()
+    theirs = torch.nn.functional.cross_entropy(t_xs.unsqueeze(0), torch.tensor([target]))
+    theirs.backward()
+    assert ours.data == pytest.approx(theirs.item(), rel=1e-12, abs=1e-300)
+    # The shift is a max node, so its gradient 1 - Σ softmax (zero up to rounding) reaches the
+    # largest logit: a few units in the last place at most.
+    for v, g in zip(xs, t_xs.grad.tolist(), strict=True):
+        assert v.grad == pytest.approx(g, rel=1e-12, abs=4e-16)
+
+
+@pytest.mark.parametrize("logit", [-1e300, -1000.0, -40.0, 0.0, 40.0, 1000.0, 1e300])
+@pytest.mark.parametrize("target", [0.0, 1.0, 0.25])
+def test_binary_cross_entropy_with_logits_at_extremes_is_torchs(
+    logit: float, target: float
+) -> None:
+    torch = require_module("torch")
+    xs, t_xs = _pair(torch, [logit])
+    ours = losses.binary_cross_entropy_with_logits(xs, [target])
+    ours.backward()
+    t_target = torch.tensor([target], dtype=torch.float64)
+    theirs = torch.nn.functional.binary_cross_entropy_with_logits(t_xs, t_target)
+    theirs.backward()
+    assert ours.data == pytest.approx(theirs.item(), rel=1e-12)
+    assert xs[0].grad == pytest.approx(t_xs.grad.item(), rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("score", [-1e300, -1.0, 0.0, 1.0, 1e300])
+@pytest.mark.parametrize("label", [-1, 1])
+def test_hinge_and_mse_at_extremes_are_torchs(score: float, label: int) -> None:
+    # hinge at its kinks (the margin, y s = 1) takes torch's relu convention: gradient 0 there
+    torch = require_module("torch")
+    xs, t_xs = _pair(torch, [score])
+    losses.hinge(xs, [label]).backward()
+    torch.relu(1 - label * t_xs).mean().backward()
+    assert xs[0].grad == t_xs.grad.item()
+    xs, t_xs = _pair(torch, [score * 1e-160])  # squares below the overflow
+    ours = losses.mse(xs, [float(label)])
+    ours.backward()
+    theirs = torch.nn.functional.mse_loss(t_xs, torch.tensor([float(label)], dtype=torch.float64))
+    theirs.backward()
+    assert ours.data == pytest.approx(theirs.item(), rel=1e-12)
+    assert xs[0].grad == pytest.approx(t_xs.grad.item(), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("name", "targets", "outputs"),
+    [
+        ("mse", [0.5, 1.0, -1.0], 1),
+        ("hinge", [1.0, -1.0, 1.0], 1),
+        ("binary_cross_entropy", [1.0, 0.0, 0.5], 1),
+        ("binary_cross_entropy_with_logits", [1.0, 0.0, 0.5], 1),
+        ("cross_entropy", [0.0, 2.0, 1.0], 3),
+    ],
+)
+def test_engine_and_compiled_mode_agree_when_the_data_holds_a_nan(
+    name: str, targets: list[float], outputs: int
+) -> None:
+    import numpy as np
+
+    from microgradnet import compile, grad
+    from microgradnet.nn import MLP
+
+    last = "sigmoid" if name == "binary_cross_entropy" else "linear"
+    model = MLP(2, [3, outputs], output_activation=last, seed=1)
+    loss = getattr(losses, name)
+    X = np.array([[0.5, -1.0], [np.nan, 2.0], [1.0, 1.0]])
+    T = np.array(targets)
+
+    def per_sample(x: list[Value], t: Value) -> Value:
+        return loss([model(x)], [t])
+
+    f = compile(per_sample, (X[0], T[0]), parameters=model.parameters())
+    expected, expected_grads, error = [], np.zeros(len(model.parameters())), None
+    for i, (x, t) in enumerate(zip(X.tolist(), T.tolist(), strict=True)):
+        try:
+            out = per_sample([Value(v) for v in x], Value(t))
+        except ValueError as raised:  # binary_cross_entropy refuses a NaN probability
+            error = error or f"{raised} (sample {i} of the batch)"
+            continue
+        expected.append(out.data)
+        expected_grads += [g.data for g in grad(out, model.parameters())]
+    if error is not None:
+        with pytest.raises(ValueError) as info:
+            f(X, T)
+        assert str(info.value) == error
+        return
+    np.testing.assert_allclose(f(X, T), expected, rtol=1e-12, equal_nan=True)
+    _, grads = f.gradients(X, T, reduction="sum")
+    np.testing.assert_allclose(grads, expected_grads, rtol=1e-12, equal_nan=True)
+    assert np.isnan(expected[1]) and np.isnan(grads).any()
