@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -126,8 +127,11 @@ def walk_spans(source: str) -> list[Span]:
 
 
 # ----- the run -----
-def copy_project(work: Path, source: str, names: Sequence[str] = PROJECT) -> None:
-    """The package, its tests and pyproject.toml, as committed (``head``) or as on disk."""
+def copy_project(
+    work: Path, source: str, names: Sequence[str] = PROJECT, source_root: Path = ROOT
+) -> None:
+    """The package, its tests and pyproject.toml, as committed (``head``) or as on disk (in
+    ``source_root``, the repository by default)."""
     if source == "head":
         archive = subprocess.run(
             ["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD", *names],
@@ -138,10 +142,10 @@ def copy_project(work: Path, source: str, names: Sequence[str] = PROJECT) -> Non
         return
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
     for name in names:
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, work / name, ignore=ignore)
+        if (source_root / name).is_dir():
+            shutil.copytree(source_root / name, work / name, ignore=ignore)
         else:
-            shutil.copy2(ROOT / name, work / name)
+            shutil.copy2(source_root / name, work / name)
 
 
 def test_command(stages: list[str]) -> str:
@@ -165,8 +169,11 @@ def write_config(work: Path, module: str, command: str, timeout: float) -> Path:
     return config
 
 
-def skip_outside(session: Path, module: str, spans: list[Span]) -> tuple[int, int]:
-    """Mark every mutation outside ``spans`` as skipped; (kept, skipped)."""
+def skip_outside(
+    session: Path, module: str, spans: list[Span], part: int = 0, parts: int = 1
+) -> tuple[int, int]:
+    """Mark every mutation outside ``spans``, or outside this part of them, as skipped; (kept,
+    skipped). Parts are drawn by a checksum of the mutation, the same in every session."""
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import WorkerOutcome, WorkResult
 
@@ -178,7 +185,8 @@ def skip_outside(session: Path, module: str, spans: list[Span]) -> tuple[int, in
                 for m in item.mutations
                 if str(m.module_path) == module
             )
-            if inside:
+            key = "".join(f"{m.operator_name}:{m.occurrence}" for m in item.mutations)
+            if inside and zlib.crc32(key.encode()) % parts == part:
                 kept += 1
             else:
                 skipped.append(item.job_id)
@@ -211,13 +219,32 @@ def survivors(session: Path) -> tuple[int, int, list[dict[str, object]]]:
     return killed, run, alive
 
 
-def _summary(module: str, session: Path, started: float) -> dict[str, object]:
-    killed, run, alive = survivors(session)
+def _summary(module: str, parts: list[Path], started: float) -> dict[str, object]:
+    killed = run = 0
+    alive: list[dict[str, object]] = []
+    for part in parts:
+        k, r, a = survivors(part / "session.sqlite")
+        killed, run, alive = killed + k, run + r, alive + a
     seconds = round(time.perf_counter() - started)
     return dict(module=module, mutants=run, killed=killed, survived=alive, seconds=seconds)
 
 
-def run_target(name: str, work: Path, suite: str, timeout: float) -> dict[str, object]:
+def _exec_parts(config_name: str, parts: list[Path]) -> None:
+    """Cosmic Ray on every part at once, each on its own copy of the package."""
+    cosmic_ray = str(VENV_BIN / "cosmic-ray")
+    running = [
+        subprocess.Popen(
+            [cosmic_ray, "exec", config_name, "session.sqlite"],
+            cwd=part,
+            env={**os.environ, "PYTHONPATH": str(part)},  # the part's copy is what is tested
+        )
+        for part in parts
+    ]
+    if any(process.wait() for process in running):
+        raise RuntimeError("cosmic-ray exec failed in a part; see its output above")
+
+
+def run_target(name: str, work: Path, suite: str, timeout: float, jobs: int) -> dict[str, object]:
     module = TARGETS[name]
     source = (work / module).read_text(encoding="utf-8")
     spans = rule_spans(source) if name == "ops" else walk_spans(source)
@@ -225,37 +252,45 @@ def run_target(name: str, work: Path, suite: str, timeout: float) -> dict[str, o
     if suite == "existing" and name == "ops":  # without the tests written to kill mutants
         stages = EXISTING_STAGES
     config = write_config(work, module, test_command(stages), timeout)
-    session = work / f"{name}.sqlite"
     cosmic_ray = str(VENV_BIN / "cosmic-ray")
-    subprocess.run([cosmic_ray, "init", str(config), str(session)], cwd=work, check=True)
-    kept, skipped = skip_outside(session, module, spans)
-    print(f"{module}: {kept} mutants in the rules ({skipped} elsewhere skipped)", flush=True)
-    subprocess.run([cosmic_ray, "baseline", str(config)], cwd=work, check=True)
+    parts = []
+    kept = 0
+    for i in range(jobs):
+        part = work / f"{name}-{i}"
+        part.mkdir()
+        copy_project(part, "worktree", source_root=work)
+        shutil.copy2(config, part / config.name)
+        session = part / "session.sqlite"
+        subprocess.run([cosmic_ray, "init", config.name, str(session)], cwd=part, check=True)
+        kept += skip_outside(session, module, spans, i, jobs)[0]
+        parts.append(part)
+    print(f"{module}: {kept} mutants in the rules, in {jobs} parts", flush=True)
+    env = {**os.environ, "PYTHONPATH": str(parts[0])}
+    subprocess.run([cosmic_ray, "baseline", config.name], cwd=parts[0], check=True, env=env)
     started = time.perf_counter()
-    subprocess.run([cosmic_ray, "exec", str(config), str(session)], cwd=work, check=True)
-    return _summary(module, session, started)
+    _exec_parts(config.name, parts)
+    return _summary(module, parts, started)
 
 
 def retest(work: Path, source: str) -> list[dict[str, object]]:
     """Run the survivors of an earlier run in ``work`` again, against the tests as they are now
     (the mutated package stays as it was)."""
-    shutil.rmtree(work / "tests")
-    copy_project(work, source, ["tests"])
     results = []
     for name, module in TARGETS.items():
-        session = work / f"{name}.sqlite"
-        if not session.exists():
+        parts = sorted(p for p in work.glob(f"{name}-*") if (p / "session.sqlite").exists())
+        if not parts:
             continue
-        _, _, alive = survivors(session)
-        with sqlite3.connect(session) as db:  # forget their results: they are pending again
-            db.executemany(
-                "DELETE FROM work_results WHERE job_id = ?", [(a["job_id"],) for a in alive]
-            )
-        config = work / f"{Path(module).stem}.toml"
+        for part in parts:
+            shutil.rmtree(part / "tests")
+            copy_project(part, source, ["tests"])
+            _, _, alive = survivors(part / "session.sqlite")
+            with sqlite3.connect(part / "session.sqlite") as db:  # pending again
+                db.executemany(
+                    "DELETE FROM work_results WHERE job_id = ?", [(a["job_id"],) for a in alive]
+                )
         started = time.perf_counter()
-        cosmic_ray = str(VENV_BIN / "cosmic-ray")
-        subprocess.run([cosmic_ray, "exec", str(config), str(session)], cwd=work, check=True)
-        results.append(_summary(module, session, started))
+        _exec_parts(f"{Path(module).stem}.toml", parts)
+        results.append(_summary(module, parts, started))
     return results
 
 
@@ -274,7 +309,8 @@ def main() -> int:
         default="head",
         help="test the last commit (default: consistent while others edit) or the files on disk",
     )
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per mutant")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per mutant")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants tested at once")
     parser.add_argument("--work", type=Path, help="work folder (default: a new temporary one)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
@@ -299,7 +335,7 @@ def main() -> int:
     copy_project(work, args.source)
     os.environ["PYTHONPATH"] = str(work)  # the copy, not the installed package, is tested
     names = list(TARGETS) if args.target == "all" else [args.target]
-    results = [run_target(name, work, args.suite, args.timeout) for name in names]
+    results = [run_target(name, work, args.suite, args.timeout, args.jobs) for name in names]
     return report(results, f"{args.suite} tests, work folder {work}", args.json)
 
 
