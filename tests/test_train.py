@@ -9,6 +9,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pytest
 
 from microgradnet import Value, data, losses
@@ -440,6 +441,11 @@ def test_progress_bar(progress: bool, disable_env: str | None, shown: bool) -> N
         ({"scheduler": 0.5}, TypeError, "scheduler must have a step"),
         ({"validation_data": ([[0.0, 0.0]], [])}, ValueError, "validation X has 1 samples"),
         ({"clip_grad_norm": -1.0}, ValueError, "clip_grad_norm must be a number >= 0"),
+        ({"validation_data": ([[0.0, 0.0]],)}, TypeError, r"pair \(X_val, y_val\), got a seq"),
+        ({"validation_data": [[0.0, 0.0]]}, TypeError, r"validation_data must be a pair"),
+        ({"validation_data": 3}, TypeError, r"validation_data must be a pair .*got int"),
+        ({"loss": lambda p, t: float(p[0].data)}, TypeError, "loss must return a Value.*float"),
+        ({"loss": lambda p, t: 0.5, "compiled": True}, TypeError, "loss must return a Value"),
     ],
 )
 def test_bad_fit_arguments(kwargs: dict[str, Any], error: type, match: str) -> None:
@@ -629,3 +635,74 @@ def test_compiled_mode_is_told_when_the_loss_is_not_vouched_for(
     fit(model, X, y, loss=make_loss(model), optimizer=SGD(model.parameters(), lr=0.1), epochs=1,
         progress=False, compiled=True)  # fmt: skip
     assert seen == [custom]
+
+
+# ----- compiled training: the arrays written back whenever a user can look -----
+def _two_fits(**kwargs: Any) -> list[tuple[History, list[float], list[Any]]]:
+    """The same fit run dynamically and compiled; the history, the parameters and what a
+    callback saw of the parameters at each epoch's end."""
+    X, y = data.make_moons(48, seed=2, signed=True)
+    runs = []
+    more = kwargs.pop("callbacks", [])
+    for compiled in (False, True):
+        model = MLP(2, [6, 1], seed=4)
+        seen: list[Any] = []
+
+        def look(epoch: int, logs: Any, model: MLP = model, seen: list[Any] = seen) -> None:
+            seen.append([p.data for p in model.parameters()] + [p.grad for p in model.parameters()])
+
+        history = fit(model, X, y, loss="hinge", optimizer=SGD(model.parameters(), lr=0.1,
+                      momentum=0.9), epochs=4, batch_size=16, seed=0, progress=False,
+                      callbacks=[look, *more], compiled=compiled,
+                      **kwargs)  # fmt: skip
+        runs.append((history, [p.data for p in model.parameters()], seen))
+    return runs
+
+
+def test_compiled_fit_shows_callbacks_and_validation_the_current_parameters() -> None:
+    X_val, y_val = data.make_moons(20, seed=5, signed=True)
+    (dynamic, d_params, d_seen), (fast, c_params, c_seen) = _two_fits(
+        validation_data=(X_val, y_val)
+    )
+    np.testing.assert_allclose(c_seen, d_seen, rtol=1e-9, atol=1e-15)
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        np.testing.assert_allclose(fast[key], dynamic[key], rtol=1e-9)
+    np.testing.assert_allclose(c_params, d_params, rtol=1e-9)
+
+
+def test_a_callback_changing_parameters_is_read_back_by_compiled_training() -> None:
+    class Halve(Callback):
+        def __init__(self) -> None:
+            self.model: Any = None
+
+        def on_train_begin(self, model: Any) -> None:
+            self.model = model
+
+        def on_epoch_end(self, epoch: int, logs: Any) -> None:
+            for p in self.model.parameters():
+                p.data *= 0.5
+
+    (_, d_params, _), (_, c_params, _) = _two_fits(callbacks=[Halve()])
+    np.testing.assert_allclose(c_params, d_params, rtol=1e-9)
+
+
+def test_compiled_fit_stopped_by_an_error_leaves_the_last_parameters_in_the_model() -> None:
+    X, y = data.make_moons(48, seed=2, signed=True)
+    model = MLP(2, [6, 1], seed=4)
+    calls = []
+
+    def metric(outputs: Any, targets: Any) -> float:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("stop")
+        return 0.0
+
+    with pytest.raises(RuntimeError, match="stop"):
+        fit(model, X, y, loss="hinge", optimizer=SGD(model.parameters(), lr=0.1), epochs=3,
+            batch_size=16, seed=0, progress=False, metrics=[metric], compiled=True)  # fmt: skip
+    reference = MLP(2, [6, 1], seed=4)
+    fit(reference, X, y, loss="hinge", optimizer=SGD(reference.parameters(), lr=0.1), epochs=2,
+        batch_size=16, seed=0, progress=False)  # fmt: skip
+    np.testing.assert_allclose(
+        [p.data for p in model.parameters()], [p.data for p in reference.parameters()], rtol=1e-9
+    )
