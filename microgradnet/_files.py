@@ -155,7 +155,7 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             try:
                 with os.fdopen(fd, "wb") as file:
                     with contextlib.suppress(FileNotFoundError):
-                        os.fchmod(fd, stat.S_IMODE(os.stat(target).st_mode))
+                        os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
                     yield file
                     file.flush()
                     os.fsync(fd)
