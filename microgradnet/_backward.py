@@ -35,9 +35,10 @@ frozen, or anomaly detection is on in this thread, and only then take ``_walk_wa
 leaves frozen leaves, and what lies only behind them, out of the walk (as ``grad()`` leaves out
 what does not lead to its inputs) and drops their gradients. It cuts the order at each node with
 hooks, so that they are called with the node's complete gradient before it is passed on
-(leaves' last); and when there are hooks it walks behind a relu at 0 and a max's losers too,
-whose hooks PyTorch calls with a gradient of 0. Under ``detect_anomaly`` every step is taken
-by :func:`microgradnet.anomaly.checked_walk`, which checks it.
+(leaves' last). With hooks or frozen leaves, its order also goes behind a relu at 0 and a
+max's losers (PyTorch calls their hooks, with a gradient of 0; and what lies only behind frozen
+leaves can only be told from the whole graph). Under ``detect_anomaly`` every step is taken by
+:func:`microgradnet.anomaly.checked_walk`, which checks it.
 
 With ``create_graph=True`` the gradients are built by ``_backward_graph.walk_building_graph``,
 as graphs of fused nodes (Note [fused gradients] there).
@@ -56,11 +57,18 @@ from typing import Any
 
 from . import anomaly
 from ._backward_graph import walk_building_graph
-from ._graph import leading_to, topological_order
-from ._value_extras import NodeNotes, frozen_ids, hooked_notes, run_hooks, watched_nodes_exist
+from ._graph import leading_to
+from ._value_extras import (
+    NodeNotes,
+    frozen_ids,
+    hooked_notes,
+    leaves_requiring_grad,
+    run_hooks,
+    watched_nodes_exist,
+)
 from .ops import UndefinedGradient
 
-__all__ = ["accumulate", "gradients", "order_and_grads"]
+__all__ = ["accumulate", "gradient_error", "gradients", "order_and_grads"]
 
 _EMIT = object()
 
@@ -113,28 +121,32 @@ def _walk_watched(
     """The gradients ``accumulate`` (``inputs`` None) or ``gradients`` computes, with hooks
     called, frozen leaves and what lies only behind them left out, and (under
     ``detect_anomaly``) every step checked: Note [watched walks]."""
-    everything = topological_order([root])
+    # The order goes behind relus at 0 and max's losers too when there are hooks (PyTorch calls
+    # them, with a gradient of 0) or frozen leaves (what leads to a leaf that is not frozen must
+    # be known in full, to tell what lies only behind frozen ones).
     frozen = frozen_ids()
-    skip: set[Any] = set()
+    order, grads = order_and_grads(root, (), prune=not (hooked_notes() or frozen))
+    leads: set[Any] | None = None
     if inputs is not None:
         for i, x in enumerate(inputs):
             if frozen and not x.requires_grad:
                 raise RuntimeError(
                     f"grad: inputs[{i}] does not require a gradient (requires_grad is False)"
                 )
-        skip = set(everything) - leading_to(everything, inputs)
+        leads = leading_to(order, inputs)
     elif frozen:
-        skip = set(everything) - leading_to(
-            everything, [n for n in everything if n._op is None and id(n) not in frozen]
-        )
-        if root in skip:
+        leads = leading_to(order, leaves_requiring_grad(grads))
+        if root not in leads:
             raise RuntimeError(
                 "backward: this value does not require a gradient: it is a frozen leaf, or every "
                 "leaf behind it is (requires_grad is False)"
             )
-    hooked = _hooked_nodes([n for n in everything if n not in skip] if skip else everything)
-    order, grads = order_and_grads(root, skip, prune=not hooked)
-    lift = type(root) if create_graph else None
+    skip: set[Any] = set()
+    if leads is not None:  # only what leads to an input, or to a leaf that is not frozen
+        order = [node for node in order if node in leads]
+        skip = {node for node in grads if node not in leads}
+    hooked = _hooked_nodes([node for node in grads if node not in skip])
+    lift = type(seed) if create_graph else None
 
     def hooks(node: Any, g: Any) -> Any:
         notes = hooked.get(node)
@@ -142,9 +154,8 @@ def _walk_watched(
 
     if anomaly.is_anomaly_enabled():
         grads = anomaly.checked_walk(order, grads, root, seed, create_graph, hooks, skip)
-    elif create_graph:
-        wanted = [n for n in everything if n not in skip] if inputs is None else inputs
-        grads = walk_building_graph(order, root, seed, wanted, hooks if hooked else None)
+    elif create_graph:  # only grad() builds graphs: inputs are given
+        grads = walk_building_graph(order, root, seed, inputs or (), hooks if hooked else None)
     else:
         grads[root] = seed
         _walk_floats_with_hooks(order, grads, hooked)
@@ -327,7 +338,7 @@ def _walk_floats(order: list[Any], grads: dict[Any, Any]) -> None:
                     if dx:
                         grads[x] += dx * g
     except (ArithmeticError, ValueError) as error:
-        raise _gradient_error(node, error) from error
+        raise gradient_error(node, error) from error
 
 
 def _check_defined(gradients: Iterable[Any]) -> None:
@@ -337,7 +348,7 @@ def _check_defined(gradients: Iterable[Any]) -> None:
         raise ValueError(g.message)
 
 
-def _gradient_error(node: Any, error: Exception) -> Exception:
+def gradient_error(node: Any, error: Exception) -> Exception:
     """The same error, its message naming the op whose derivative failed and its inputs."""
     if node is None or node.op == "" or str(error).startswith(f"{node.op}:"):
         return error

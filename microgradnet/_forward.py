@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ._backward import gradient_error
 from ._graph import topological_order
 from .ops import UndefinedGradient
 
@@ -57,10 +58,13 @@ def tangents(order: list[Any], seeds: Mapping[Any, Any], create_graph: bool) -> 
         carried = [(i, tangent[p]) for i, p in enumerate(parents) if p in tangent]
         if not carried:
             continue  # no input of this node moves along the direction
-        if create_graph:
-            local = op.local_derivatives(parents, node, node.op_arg)
-        else:
-            local = op.local_derivatives([p.data for p in parents], node.data, node.op_arg)
+        try:
+            if create_graph:
+                local = op.local_derivatives(parents, node, node.op_arg)
+            else:
+                local = op.local_derivatives([p.data for p in parents], node.data, node.op_arg)
+        except (ArithmeticError, ValueError) as error:
+            raise gradient_error(node, error) from error
         terms = [(local[i], t) for i, t in carried if not _is_zero(local[i])]
         if terms:
             tangent[node] = _sum_of_products(terms, create_graph, node)

@@ -39,6 +39,7 @@ __all__ = [
     "creation_site",
     "frozen_ids",
     "hooked_notes",
+    "leaves_requiring_grad",
     "note_creation_site",
     "notes_of",
     "run_hooks",

@@ -295,3 +295,12 @@ def test_jvp_runs_no_backward_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     with pytest.raises(AssertionError, match="backward pass"):
         jacobian(f, [0.3, 0.6], strategy="reverse-mode")
+
+
+def test_a_derivative_that_fails_names_its_op_in_forward_mode_as_in_reverse_mode() -> None:
+    x = Value(0.0)
+    with pytest.raises(ZeroDivisionError, match=r"^sqrt: ") as reverse:
+        x.sqrt().backward()
+    with pytest.raises(ZeroDivisionError, match=r"^sqrt: ") as forward:
+        jvp(lambda a: a.sqrt(), [0.0])
+    assert str(forward.value) == str(reverse.value)
