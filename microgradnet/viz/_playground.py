@@ -135,8 +135,6 @@ class Playground(anywidget.AnyWidget):
         with self._lock:
             self._ready = True
             self._trainer.l2, self._trainer.batch_size = self.l2, self.batch_size
-            self._trainer._optimizer_name = self.optimizer
-            self._trainer.optimizer.lr = self.lr
             self._new_data(fresh=False)
 
     # ----- the public interface -----
@@ -340,7 +338,7 @@ class Playground(anywidget.AnyWidget):
         self._new_model()
 
     def _new_model(self) -> None:
-        self._trainer.build(self.hidden, self.activation, self.init)
+        self._trainer.build(self.hidden, self.activation, self.init, self.optimizer, self.lr)
         self.error = ""
         self._publish()
 

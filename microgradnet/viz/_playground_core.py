@@ -124,7 +124,7 @@ class Trainer:
     Example:
         >>> t = Trainer(seed=0)
         >>> t.set_data("circles", n_points=40, noise=0.0, train_fraction=0.5)
-        >>> t.build([4], "tanh", "auto"); t.set_optimizer("adam", 0.03)
+        >>> t.build([4], "tanh", "auto", optimizer="adam", lr=0.03)
         >>> before, _ = t.losses()
         >>> for _ in range(20): t.train_epoch()
         >>> after, _ = t.losses(); t.epoch, after < before
@@ -143,7 +143,6 @@ class Trainer:
         self.y_test: list[int] = []
         self.model = MLP(2, [1], seed=seed)
         self.optimizer: Optimizer = SGD(self.model.parameters(), 0.03)
-        self._optimizer_name = "sgd"
         self._data_draws = 0
         self._model_draws = 0
         self._rng = random.Random(seed)
@@ -165,8 +164,11 @@ class Trainer:
         self._train_arrays = np.array(self.X_train, dtype=float).reshape(-1, 2)
         self._test_arrays = np.array(self.X_test, dtype=float).reshape(-1, 2)
 
-    def build(self, hidden: Sequence[int], activation: str, init: str) -> None:
-        """A new model ``MLP(2, [*hidden, 1])`` with fresh weights; the epoch count restarts."""
+    def build(
+        self, hidden: Sequence[int], activation: str, init: str, optimizer: str, lr: float
+    ) -> None:
+        """A new model ``MLP(2, [*hidden, 1])`` with fresh weights and a new optimiser; the epoch
+        count restarts."""
         model_seed = self.seed + self._model_draws
         self._model_draws += 1
         self.model = MLP(2, [*hidden, 1], activation, init=init, seed=model_seed)
@@ -174,12 +176,11 @@ class Trainer:
         self._rng = random.Random(model_seed)
         self.epoch = 0
         self.history = []
-        self.set_optimizer(self._optimizer_name, self.optimizer.lr)
+        self.set_optimizer(optimizer, lr)
 
     def set_optimizer(self, name: str, lr: float) -> None:
         """A new optimiser (its state starts afresh) over the model's parameters."""
         self.optimizer = OPTIMIZERS[name](self.model.parameters(), lr)
-        self._optimizer_name = name
 
     # ----- training -----
     def _objective(self, X: Points, y: list[int]) -> tuple[Value, Value]:
