@@ -57,6 +57,7 @@ OPS_TESTS = [
     "tests/test_backward_walks.py",
     "tests/test_gradcheck.py",
     "tests/test_properties.py",
+    "tests/test_op_edges.py",
     "tests/test_op_table.py",
 ]
 STAGES = {
@@ -65,7 +66,8 @@ STAGES = {
     "ops": ["tests/test_rule_mutants.py", f"{PYTEST} {' '.join(OPS_TESTS)}"],
     "backward": [
         f"{PYTEST} tests/test_backward_walks.py",  # the tuned walk against the reference
-        f"{PYTEST} tests/test_engine.py tests/test_properties.py tests/test_torch_reference.py",
+        f"{PYTEST} tests/test_engine.py tests/test_hooks_and_freezing.py tests/test_anomaly.py "
+        "tests/test_properties.py tests/test_torch_reference.py",
     ],
 }
 EXISTING_STAGES = [f"{PYTEST} {OPS_TESTS[0]}", f"{PYTEST} {' '.join(OPS_TESTS[1:])}"]
@@ -272,7 +274,7 @@ def run_target(name: str, work: Path, suite: str, timeout: float, jobs: int) -> 
     return _summary(module, parts, started)
 
 
-def retest(work: Path, source: str) -> list[dict[str, object]]:
+def retest(work: Path, source: str, timeout: float) -> list[dict[str, object]]:
     """Run the survivors of an earlier run in ``work`` again, against the tests as they are now
     (the mutated package stays as it was)."""
     results = []
@@ -283,6 +285,7 @@ def retest(work: Path, source: str) -> list[dict[str, object]]:
         for part in parts:
             shutil.rmtree(part / "tests")
             copy_project(part, source, ["tests"])
+            write_config(part, module, test_command(STAGES[name]), timeout)  # today's stages
             _, _, alive = survivors(part / "session.sqlite")
             with sqlite3.connect(part / "session.sqlite") as db:  # pending again
                 db.executemany(
@@ -326,7 +329,8 @@ def main() -> int:
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     if args.retest is not None:
         os.environ["PYTHONPATH"] = str(args.retest)
-        return report(retest(args.retest, args.source), "survivors retested", args.json)
+        results = retest(args.retest, args.source, args.timeout)
+        return report(results, "survivors retested", args.json)
 
     work = args.work or Path(tempfile.mkdtemp(prefix="mutation-"))
     if work.exists() and any(work.iterdir()):
