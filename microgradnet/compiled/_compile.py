@@ -4,12 +4,21 @@
 data-dependent Python caught by :mod:`~microgradnet.compiled._guard`), traces it once more on
 another sample to check that its graph does not depend on the data and to tell parameters (the
 same ``Value`` in both traces) from constants made during the call, and plans the program.
-Everything is linear in the size of the graph.
+Everything is linear in the size of the graph (Note [no cyclic collection while compiling]).
+
+Note [no cyclic collection while compiling]
+Compiling makes a few objects per node (the trace's lists, a group's arrays, an instruction per
+group), none of them in a reference cycle worth collecting. Python's cyclic collector runs after
+every 700 or so allocations, and its oldest generation is walked again and again as the objects
+pile up, which made compiling a deep chain grow faster than its length (2.5 s for 30,000 nodes,
+9.5 s for 99,000). It is paused while compiling, and resumed as it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+import gc
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +29,19 @@ from ._inputs import example_arrays, perturbed
 from ._program import Program
 from ._trace import Trace, compare_traces, trace
 
-__all__ = ["compile"]
+__all__ = ["compile", "no_cyclic_collection"]
+
+
+@contextlib.contextmanager
+def no_cyclic_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (Note [no cyclic collection while compiling])."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def compile(  # shadows the builtin on purpose: the name users expect
@@ -77,6 +98,17 @@ def compile(  # shadows the builtin on purpose: the name users expect
     """
     if not callable(fn):
         raise TypeError(f"compile: fn must be callable, got {type(fn).__name__}")
+    with no_cyclic_collection():
+        return _compile(fn, example_inputs, parameters, check_inputs, has_aux)
+
+
+def _compile(
+    fn: Callable[..., Any],
+    example_inputs: Sequence[Any],
+    parameters: Iterable[Value] | None,
+    check_inputs: Iterable[Sequence[Any]] | None,
+    has_aux: bool,
+) -> CompiledFunction:
     example = example_arrays(example_inputs, "example_inputs")
     grad_filter = _parameter_list(parameters)
     first = trace(fn, example, has_aux)

@@ -73,6 +73,15 @@ class Operand:
             self.shared_slots = slots[~batch]
             self.unique = _unique(self.batch_slots) and _unique(self.shared_slots)
 
+    @classmethod
+    def single(cls, slot: int, batch: bool, out_batch: bool) -> Operand:
+        """The operand of one node (a step of a deep chain), made without a NumPy call."""
+        operand = cls.__new__(cls)
+        operand.shape, operand.out_batch, operand.repeated = (1,), out_batch, False
+        operand.all_batch, operand.no_batch = batch, not batch
+        operand.index, operand.unique = slice(slot, slot + 1), True
+        return operand
+
     def gather(self, S: np.ndarray, B: np.ndarray) -> np.ndarray:
         """Values shaped ``shape + (N,)`` (batch), ``+ (1,)`` (shared, batch output) or ``shape``
         (shared output); a repeated slot gives a first axis of 1, which broadcasts."""

@@ -42,19 +42,15 @@ from ._trace import Trace
 __all__ = ["Group", "Plan", "plan"]
 
 
-@dataclass
 class Group:
-    """Nodes of one op run by one instruction: their indices in slot order and their block."""
+    """Nodes of one op run by one instruction: their indices in slot order and their block
+    ``out`` of the batch store (``out_batch``) or the shared store."""
 
-    op: Op
-    arg: Any
-    members: list[int]
-    start: int
-    out_batch: bool
+    __slots__ = ("arg", "members", "op", "out", "out_batch")
 
-    @property
-    def out(self) -> slice:
-        return slice(self.start, self.start + len(self.members))
+    def __init__(self, op: Op, arg: Any, members: list[int], start: int, out_batch: bool) -> None:
+        self.op, self.arg, self.members, self.out_batch = op, arg, members, out_batch
+        self.out = slice(start, start + len(members))
 
 
 @dataclass
@@ -106,6 +102,7 @@ def plan(
     constants: dict[str, int] = {}
     constant_values: list[float] = []
     groups: dict[tuple[Any, ...], list[int]] = {}
+    by_level: list[list[list[int]]] = [[]]  # each level's groups, in order of their first node
     for i, op in enumerate(ops):
         if op is None:
             if position[i] >= 0:
@@ -125,28 +122,36 @@ def plan(
             continue
         ps = parents[i]
         pattern = tuple(map(batch.__getitem__, ps))
-        batch[i] = any(pattern)
+        out_batch = batch[i] = any(pattern)
         needs[i] = any(map(needs.__getitem__, ps))
-        level[i] = 1 + max(map(level.__getitem__, ps), default=0)
-        key = (level[i], id(op), _arg_key(trace.args[i]), pattern, batch[i])
-        groups.setdefault(key, []).append(i)
+        depth = level[i] = 1 + max(map(level.__getitem__, ps), default=0)
+        arg = trace.args[i]
+        key = (depth, op, pattern, out_batch, "nan" if arg != arg else arg)
+        members = groups.get(key)
+        if members is None:
+            members = groups[key] = []
+            if depth == len(by_level):
+                by_level.append([])
+            by_level[depth].append(members)
+        members.append(i)
 
     n_shared = len(parameters) + len(constant_values)
     n_batch = n_inputs
     ordered: list[Group] = []
-    for group_key in sorted(groups, key=lambda k: (k[0], groups[k][0])):
-        members = groups[group_key]
-        op = ops[members[0]]
-        assert op is not None
-        members = _in_reading_order(members, op, parents, slot, batch)
-        out_batch = batch[members[0]]
-        if out_batch:
-            start, n_batch = n_batch, n_batch + len(members)
-        else:
-            start, n_shared = n_shared, n_shared + len(members)
-        for offset, i in enumerate(members):
-            slot[i] = start + offset
-        ordered.append(Group(op, trace.args[members[0]], members, start, out_batch))
+    for level_groups in by_level:
+        for members in level_groups:
+            op = ops[members[0]]
+            assert op is not None
+            if len(members) > 1:
+                members = _in_reading_order(members, op, parents, slot, batch)
+            out_batch = batch[members[0]]
+            if out_batch:
+                start, n_batch = n_batch, n_batch + len(members)
+            else:
+                start, n_shared = n_shared, n_shared + len(members)
+            for offset, i in enumerate(members, start):
+                slot[i] = offset
+            ordered.append(Group(op, trace.args[members[0]], members, start, out_batch))
     return Plan(slot, batch, needs, ordered, n_shared, n_batch, constant_values)
 
 
@@ -166,9 +171,3 @@ def _in_reading_order(
 
 def _slots(nodes: tuple[int, ...], slot: list[int]) -> tuple[int, ...]:
     return tuple(map(slot.__getitem__, nodes))
-
-
-def _arg_key(arg: Any) -> Any:
-    if isinstance(arg, float) and math.isnan(arg):
-        return "nan"
-    return arg

@@ -154,27 +154,34 @@ class _Maker:
         GS: np.ndarray,
         of_op: dict[Op, list[int]],
     ) -> None:
-        self.trace, self.S, self.GS, self.of_op = trace, S, GS, of_op
+        self.trace, self.layout, self.S, self.GS, self.of_op = trace, layout, S, GS, of_op
         # per node, once: a group reads its inputs' rows with one fancy index
         self.slot = np.array(layout.slot, dtype=np.int64)
         self.batch = np.array(layout.batch, dtype=bool)
         self.needs = np.array(layout.needs, dtype=bool)
         self.kernels: dict[Op, Kernel] = {}
 
-    def instruction(self, group: Group) -> Instruction:
-        parents = self.trace.parents
-        rows = [parents[i] for i in group.members]
-        nodes = np.array(rows, dtype=np.int64).reshape(len(rows), -1)  # (k, n_inputs)
-        slots, kinds, needs = self.slot[nodes], self.batch[nodes], self.needs[nodes]
-        op, arg, out, out_batch = group.op, group.arg, group.out, group.out_batch
-        if op.bilinear and op.arity == VARIADIC:
-            return self.dot(op, slots, kinds, needs, out, out_batch)
+    def kernel(self, op: Op) -> Kernel:
         kernel = self.kernels.get(op)
         if kernel is None:
             points: Callable[[], list[Point]] = lambda: [
                 _point(self.trace, i) for i in spread(self.of_op[op], POINTS_PER_OP)
             ]
             kernel = self.kernels[op] = kernel_for(op, points)
+        return kernel
+
+    def instruction(self, group: Group) -> Instruction:
+        parents = self.trace.parents
+        op = group.op
+        if len(group.members) == 1 and op.arity != VARIADIC:
+            return self.single(group)
+        rows = [parents[i] for i in group.members]
+        nodes = np.array(rows, dtype=np.int64).reshape(len(rows), -1)  # (k, n_inputs)
+        slots, kinds, needs = self.slot[nodes], self.batch[nodes], self.needs[nodes]
+        op, arg, out, out_batch = group.op, group.arg, group.out, group.out_batch
+        if op.bilinear and op.arity == VARIADIC:
+            return self.dot(op, slots, kinds, needs, out, out_batch)
+        kernel = self.kernel(op)
         n_inputs = slots.shape[1]
         needs_grad = [bool(b) for b in np.atleast_1d(needs.any(axis=0))]
         if op.arity == VARIADIC:
@@ -182,6 +189,17 @@ class _Maker:
             return Variadic(op, arg, kernel, operand, out, out_batch, needs_grad)
         operands = [Operand(slots[:, j], kinds[:, j], out_batch) for j in range(n_inputs)]
         return Elementwise(op, arg, kernel, operands, out, out_batch, needs_grad)
+
+    def single(self, group: Group) -> Instruction:
+        """One node of an op of fixed arity (a deep chain is all such): no NumPy call."""
+        layout, op = self.layout, group.op
+        inputs = self.trace.parents[group.members[0]]
+        operands = [
+            Operand.single(layout.slot[p], layout.batch[p], group.out_batch) for p in inputs
+        ]
+        needs_grad = [layout.needs[p] for p in inputs]
+        kernel = self.kernel(op)
+        return Elementwise(op, group.arg, kernel, operands, group.out, group.out_batch, needs_grad)
 
     def dot(
         self,

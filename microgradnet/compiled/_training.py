@@ -25,7 +25,7 @@ import numpy as np
 from .._clipping import clip_grad_norm_
 from .._optimizer_arrays import ArrayUpdate, runs_on_arrays
 from ..engine import Value, no_grad
-from ._compile import _in_reading_order, compile
+from ._compile import _in_reading_order, compile, no_cyclic_collection
 from ._function import CompiledFunction
 from ._guard import TraceError
 from ._inputs import as_floats
@@ -97,13 +97,14 @@ class CompiledTraining:
 
         self._sample_loss = sample_loss
         self._check_targets(keys)
-        try:
-            self._T = as_floats(targets, "y")
-            self._shared = self._compile_shared(keys)
-            return
-        except (TraceError, TypeError, ValueError):
-            pass  # the graph depends on the target: one program per target value
-        self._compile_per_target(keys)
+        with no_cyclic_collection():
+            try:
+                self._T = as_floats(targets, "y")
+                self._shared = self._compile_shared(keys)
+                return
+            except (TraceError, TypeError, ValueError):
+                pass  # the graph depends on the target: one program per target value
+            self._compile_per_target(keys)
 
     def _check_targets(self, keys: list[Any]) -> None:
         """Every distinct target checked by the loss itself, as the dynamic ``fit`` checks each
