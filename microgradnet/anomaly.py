@@ -67,6 +67,7 @@ def checked_walk(
     if create_graph:
         grads = {}
     grads[root] = seed
+    consumer: dict[Any, Any] = {}  # a node that reads each node, for a node with no site
     for node in reversed(order):  # consumers first
         g = grads.get(node)
         if g is None:
@@ -82,7 +83,7 @@ def checked_walk(
         try:
             local_derivatives = node._op.local_derivatives(xs, out, node.op_arg)
         except (ArithmeticError, ValueError) as error:
-            raise type(error)(f"{error}{_made_at(node)}") from error
+            raise type(error)(f"{error}{_made_at(node, consumer)}") from error
         for i, (parent, local) in enumerate(zip(parents, local_derivatives, strict=True)):
             if parent in skip or (type(local) is float and local == 0.0):
                 continue
@@ -91,7 +92,7 @@ def checked_walk(
                 raise FloatingPointError(
                     f"backward of {node.op!r} produced {_number(contribution)} for its input {i}"
                     f" (local derivative {_number(local)} times the gradient {_number(g)}); "
-                    f"{_inputs(node)}{_made_at(node)}"
+                    f"{_inputs(node)}{_made_at(node, consumer)}"
                 )
             previous = grads.get(parent)
             total = contribution if previous is None else previous + contribution
@@ -99,9 +100,10 @@ def checked_walk(
                 raise FloatingPointError(
                     f"backward of {node.op!r} made the gradient of its input {i} "
                     f"{_number(total)} (adding {_number(contribution)} to {_number(previous)}); "
-                    f"{_inputs(node)}{_made_at(node)}"
+                    f"{_inputs(node)}{_made_at(node, consumer)}"
                 )
             grads[parent] = total
+            consumer.setdefault(parent, node)
     for node in [n for n in grads if n._op is None]:  # leaves: complete only now
         grads[node] = hooks(node, grads[node])
     return grads
@@ -124,15 +126,25 @@ def _inputs(node: Any) -> str:
     return "inputs: " + ", ".join(repr(p.data) for p in node.parents)
 
 
-def _made_at(node: Any) -> str:
+def _made_at(node: Any, consumer: dict[Any, Any]) -> str:
     site = creation_site(node)
-    if site is None:
+    if site is not None:
+        return f"; the {node.op!r} node was made at {_where(site)}"
+    reader = consumer.get(node)  # the nearest node that reads it and noted where it was made
+    while reader is not None and creation_site(reader) is None:
+        reader = consumer.get(reader)
+    if reader is not None:
         return (
-            f"; where the {node.op!r} node was made is unknown "
-            "(outside detect_anomaly(), or by a path that notes no site)"
+            f"; where the {node.op!r} node was made was not noted (a batched layer's, say), "
+            f"but the {reader.op!r} node reading it was made at {_where(creation_site(reader))}"
         )
+    return (
+        f"; where the {node.op!r} node was made is unknown "
+        "(outside detect_anomaly(), or by a path that notes no site)"
+    )
+
+
+def _where(site: Any) -> str:
     filename, line, function = site
     text = linecache.getline(filename, line).strip()
-    return f"; the {node.op!r} node was made at {filename}:{line} in {function}" + (
-        f": {text}" if text else ""
-    )
+    return f"{filename}:{line} in {function}" + (f": {text}" if text else "")

@@ -11,7 +11,7 @@ import pytest
 
 from microgradnet import Value, detect_anomaly, grad, is_anomaly_enabled, no_grad
 from microgradnet._value_extras import creation_site, notes_of
-from microgradnet.nn import Neuron
+from microgradnet.nn import MLP, Neuron
 
 HERE = Path(__file__).name
 
@@ -132,3 +132,17 @@ def test_no_grad_inside_still_records_nothing() -> None:
     with detect_anomaly(), no_grad():
         y = x * x
     assert y.parents == () and notes_of(y) is None
+
+
+def test_a_node_with_no_site_is_placed_by_the_node_reading_it() -> None:
+    model = MLP(1, [2, 1], activation="relu", seed=0)  # a batched layer notes no sites
+    model.layers[0].neurons[0].w[0] = Value(1e308)
+    model.layers[1].neurons[0].w[0] = Value(1.0)
+    with detect_anomaly():
+        out = model([Value(1.0)]) * 1e10  # the mul reading the network's output
+        with pytest.raises(FloatingPointError) as caught:
+            out.backward()
+    message = str(caught.value)
+    assert "backward of 'dot' produced inf" in message
+    # the dot node's own line once batched layers note sites, else the line of the node reading it
+    assert f"{HERE}:{_line_of('out = model([Value(1.0)]) * 1e10')}" in message
