@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -176,8 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-check", action="store_true", help="report only, never fail")
     args = parser.parse_args(argv)
 
+    load = os.getloadavg()[0]
     here = frames_here(args.rounds)
     print("2-[8, 8]-1, 200 moons points (100 to train), batch 10: 10 steps per frame")
+    print(f"  load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} after part 1 "
+          f"({os.cpu_count()} cores): wall times stretch with it, CPU times much less")  # fmt: skip
     print(
         f"  without a page: a frame {here['frame_ms']:.1f} ms ({here['frame_cpu_ms']:.1f} ms "
         f"CPU): {here['fps_possible']:.0f} frames/s possible; "
