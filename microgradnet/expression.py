@@ -16,6 +16,7 @@ import keyword
 import math
 import numbers
 import operator
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -368,7 +369,10 @@ def parse_expression(text: str, variables: Mapping[str, float]) -> tuple[Value, 
     if not text.strip():
         raise ExpressionError("the expression is empty")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        # Python's tokenizer warns about some texts ("1if"): the refusal below says it all.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         where = f" at column {error.offset}" if error.offset else ""
         message = f"syntax error{where}: {error.msg or 'invalid syntax'}"

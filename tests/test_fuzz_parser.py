@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,9 +60,12 @@ def nothing_runs() -> Iterator[None]:
 def parse_or_refuse(text: str) -> Value | None:
     """The graph of ``text``, or ``None`` after checking the refusal is one short line."""
     try:
-        with nothing_runs():
+        with nothing_runs(), warnings.catch_warnings(record=True) as warned:
+            warnings.simplefilter("always")
             out, _ = parse_expression(text, VARIABLES)
+        assert warned == []  # a warning would be a second line on the command line's stderr
     except ExpressionError as error:
+        assert warned == [], [str(w.message) for w in warned]
         message = str(error)
         assert "\n" not in message and 0 < len(message) <= MAX_MESSAGE, message
         return None
@@ -97,6 +101,7 @@ token_soup = st.lists(st.sampled_from(TOKENS), max_size=40).map("".join)
 @example("z" * MAX_LENGTH)
 @example("__import__('os').system('touch pwned')")
 @example("(lambda: 0)()")
+@example("1if a else 2")
 @example("[c for c in ().__class__.__base__.__subclasses__()]")
 def test_any_text_is_a_graph_or_one_short_refusal(text: str) -> None:
     out = parse_or_refuse(text)
