@@ -167,6 +167,19 @@ def test_hardtanh_at_its_bounds_passes_what_pytorchs_passes_to_x() -> None:
         assert local == x.grad.item(), f"hardtanh{tuple(xs)}: d/dx {local}, PyTorch {x.grad}"
 
 
+@pytest.mark.parametrize("name", ["clamp", "hardtanh"])
+def test_with_its_bounds_the_wrong_way_round_the_upper_bound_takes_the_gradient(name: str) -> None:
+    # clamp(x, low, high) with high < low is high, wherever x is (PyTorch's rule): away from a
+    # tie with x, central differences say d/dhigh = 1 and 0 for the others.
+    op = _ROWS[name]
+    for xs in ([-2.0, 1.0, -1.0], [0.0, 1.0, -1.0], [2.0, 1.0, -1.0], [0.5, 2.5, 1.5]):
+        local = [float(d) for d in op.local_derivatives(xs, op.evaluate(xs))]
+        assert local == pytest.approx(_central_differences(op, xs, None), abs=1e-9), (
+            f"{name}{tuple(xs)}: {local}"
+        )
+        assert local == [0.0, 0.0, 1.0], f"{name}{tuple(xs)}: {local}"
+
+
 # ----- at a tie: one input takes the gradient -----
 _SELECTORS = [op for op in BUILTIN_OPS if op.selects and op.arity == VARIADIC]
 
@@ -190,6 +203,8 @@ def main() -> None:
         test_local_derivatives_match_central_differences(*case.values)
     for op in _SELECTORS:
         test_at_a_tie_a_selector_passes_the_gradient_to_exactly_one_input(op)
+    for name in ("clamp", "hardtanh"):
+        test_with_its_bounds_the_wrong_way_round_the_upper_bound_takes_the_gradient(name)
     for name in sorted(_WITH_A_TORCH_TWIN & set(_ROWS)):  # PyTorch is loaded last
         test_the_derivative_at_a_kink_is_pytorchs(name)
     test_clamp_at_and_beyond_its_bounds_is_pytorchs()
