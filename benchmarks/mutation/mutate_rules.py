@@ -66,8 +66,9 @@ STAGES = {
     "ops": ["tests/test_rule_mutants.py", f"{PYTEST} {' '.join(OPS_TESTS)}"],
     "backward": [
         f"{PYTEST} tests/test_backward_walks.py",  # the tuned walk against the reference
-        f"{PYTEST} tests/test_engine.py tests/test_hooks_and_freezing.py tests/test_anomaly.py "
-        "tests/test_properties.py tests/test_torch_reference.py",
+        f"{PYTEST} tests/test_walk_mutants.py tests/test_engine.py "
+        "tests/test_hooks_and_freezing.py tests/test_anomaly.py tests/test_properties.py "
+        "tests/test_torch_reference.py",
     ],
 }
 EXISTING_STAGES = [f"{PYTEST} {OPS_TESTS[0]}", f"{PYTEST} {' '.join(OPS_TESTS[1:])}"]
