@@ -50,14 +50,10 @@ PROJECT = ("microgradnet", "tests", "pyproject.toml")
 # costs one small run; only a survivor of it pays for the second. Each stage is the arguments of
 # one `python` command.
 PYTEST = "-m pytest -x -q -p no:cacheprovider"
-OPS_TESTS = [
+OPS_TESTS = [  # the op table's own tests, fastest first
     "tests/test_ops.py",
-    "tests/test_engine.py",
-    "tests/test_torch_reference.py",
-    "tests/test_backward_walks.py",
-    "tests/test_gradcheck.py",
-    "tests/test_properties.py",
     "tests/test_op_edges.py",
+    "tests/test_torch_reference.py",
     "tests/test_op_table.py",
 ]
 STAGES = {
