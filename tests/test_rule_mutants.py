@@ -98,6 +98,37 @@ def test_local_derivatives_match_central_differences(op: Op, arg: Any) -> None:
     assert checked >= 3, f"{op.name}: only {checked} points clear of kinks and ties"
 
 
+# ----- at ±inf: the derivative's limit -----
+_UNARY = [
+    pytest.param(op, arg, id=op.name if arg is None else f"{op.name}-{arg}")
+    for op in BUILTIN_OPS
+    if op.arity == 1
+    for arg in _args(op)
+]
+
+
+def _slope(op: Op, x: float, arg: Any) -> float | None:
+    try:
+        return _central_differences(op, [x], arg)[0]
+    except (ArithmeticError, ValueError):
+        return None
+
+
+@pytest.mark.parametrize(("op", "arg"), _UNARY)
+def test_at_infinity_a_finite_derivative_is_the_limit_of_the_slope(op: Op, arg: Any) -> None:
+    # Where a rule gives a number at ±inf (gelu's 1 at +inf, silu's 0 at -inf), it must be where
+    # the slope of the forward goes: checked where central differences have settled by ±20.
+    for x in (math.inf, -math.inf):
+        try:
+            (local,) = op.local_derivatives([x], op.evaluate([x], arg), arg)
+        except (ArithmeticError, ValueError):
+            continue  # no derivative there, and the rule says so
+        near, far = _slope(op, math.copysign(20.0, x), arg), _slope(op, math.copysign(40.0, x), arg)
+        if near is None or far is None or abs(near - far) > 1e-7 or not math.isfinite(local):
+            continue  # the slope has not settled: no limit to compare with
+        assert abs(float(local) - far) <= 1e-6, f"{op.name}(arg={arg}) at {x}: {local}, not {far}"
+
+
 # ----- at a kink: PyTorch's convention -----
 def _torch_twins() -> dict[str, Any]:
     """PyTorch's function for each row with kinks, called as ``fn(x, arg)``."""
@@ -201,6 +232,8 @@ def main() -> None:
     mutation script's first stage, where pytest's start-up would cost more than the checks."""
     for case in _cases():
         test_local_derivatives_match_central_differences(*case.values)
+    for case in _UNARY:
+        test_at_infinity_a_finite_derivative_is_the_limit_of_the_slope(*case.values)
     for op in _SELECTORS:
         test_at_a_tie_a_selector_passes_the_gradient_to_exactly_one_input(op)
     for name in ("clamp", "hardtanh"):

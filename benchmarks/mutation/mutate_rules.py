@@ -195,36 +195,39 @@ def skip_outside(
     return kept, len(skipped)
 
 
-def survivors(session: Path) -> tuple[int, int, list[dict[str, object]]]:
-    """(killed, run, survivors) from a finished session."""
+def outcomes(session: Path) -> dict[str, dict[str, object]]:
+    """Each tested mutant of a session by job id: its mutation, diff and whether it survived."""
     dump = subprocess.run(
         [str(VENV_BIN / "cosmic-ray"), "dump", str(session)],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
-    killed = run = 0
-    alive = []
+    found = {}
     for line in dump.splitlines():
         item, result = json.loads(line)
         if result is None or result.get("worker_outcome") == "skipped":
             continue
-        run += 1
-        if result.get("test_outcome") == "survived":
-            mutation = item["mutations"][0]
-            alive.append({**mutation, "job_id": item["job_id"], "diff": result.get("diff", "")})
-        else:
-            killed += 1
-    return killed, run, alive
+        survived = result.get("test_outcome") == "survived"
+        mutation = item["mutations"][0]
+        found[item["job_id"]] = {**mutation, "survived": survived, "diff": result.get("diff", "")}
+    return found
+
+
+def survivors(session: Path) -> tuple[int, int, list[dict[str, object]]]:
+    """(killed, run, survivors) of a session."""
+    tested = outcomes(session)
+    alive = [{**m, "job_id": job} for job, m in tested.items() if m["survived"]]
+    return len(tested) - len(alive), len(tested), alive
 
 
 def _summary(module: str, parts: list[Path], started: float) -> dict[str, object]:
-    killed = run = 0
-    alive: list[dict[str, object]] = []
-    for part in parts:
-        k, r, a = survivors(part / "session.sqlite")
-        killed, run, alive = killed + k, run + r, alive + a
+    tested: dict[str, dict[str, object]] = {}
+    for part in parts:  # a mutant tested in two parts (a part split in two) counts once
+        tested.update(outcomes(part / "session.sqlite"))
+    alive = [{**m, "job_id": job} for job, m in tested.items() if m["survived"]]
     seconds = round(time.perf_counter() - started)
+    run, killed = len(tested), len(tested) - len(alive)
     return dict(module=module, mutants=run, killed=killed, survived=alive, seconds=seconds)
 
 
