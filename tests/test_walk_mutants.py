@@ -58,3 +58,15 @@ def test_a_number_returned_by_a_hook_stays_a_number_without_create_graph() -> No
     (tgx,) = torch.autograd.grad(th * th + tz, [tx])
     assert gx.data == pytest.approx(tgx.item()) and gx.op == "" and gx.parents == ()
     assert type(x.grad) is float and x.grad == 6.0  # 2 * d(x*x)/dx
+
+
+def test_a_hook_on_a_leaf_runs_once_and_its_number_is_the_gradient() -> None:
+    x, calls = Value(1.5), []
+    x.register_hook(lambda g: calls.append(g) or 2.0 * g)
+    (x * x + x).backward()
+
+    tx, torch_calls = _tensor(1.5), []
+    tx.register_hook(lambda g: torch_calls.append(g.item()) or 2.0 * g)
+    (tx * tx + tx).backward()
+    assert calls == torch_calls == [4.0]
+    assert x.grad == tx.grad.item() == 8.0
