@@ -52,20 +52,13 @@ slower. `while True:` with an explicit break jumps back with JUMP_BACKWARD.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from . import anomaly
 from ._backward_graph import walk_building_graph
 from ._graph import leading_to
-from ._value_extras import (
-    NodeNotes,
-    frozen_ids,
-    hooked_notes,
-    leaves_requiring_grad,
-    run_hooks,
-    watched_nodes_exist,
-)
+from ._value_extras import NodeNotes, frozen_ids, hooked_notes, run_hooks, watched_nodes_exist
 from .ops import UndefinedGradient
 
 __all__ = ["accumulate", "gradient_error", "gradients", "order_and_grads"]
@@ -121,31 +114,33 @@ def _walk_watched(
     """The gradients ``accumulate`` (``inputs`` None) or ``gradients`` computes, with hooks
     called, frozen leaves and what lies only behind them left out, and (under
     ``detect_anomaly``) every step checked: Note [watched walks]."""
-    # The order goes behind relus at 0 and max's losers too when there are hooks (PyTorch calls
-    # them, with a gradient of 0) or frozen leaves (what leads to a leaf that is not frozen must
-    # be known in full, to tell what lies only behind frozen ones).
-    frozen = frozen_ids()
-    order, grads = order_and_grads(root, (), prune=not (hooked_notes() or frozen))
-    leads: set[Any] | None = None
-    if inputs is not None:
+    order, grads = order_and_grads(root)
+    notes = hooked_notes()
+    hooked = _watched_among(grads, notes)
+    if len(hooked) < len(notes):  # one may lie behind a relu at 0 or a max's loser
+        order, grads = order_and_grads(root, (), prune=False)
+        hooked = _watched_among(grads, notes)
+    any_frozen = frozen_ids()
+    frozen = _watched_among(grads, any_frozen)
+    skip: set[Any] = set()
+    if inputs is not None:  # only what leads to an input
         for i, x in enumerate(inputs):
-            if frozen and not x.requires_grad:
+            if any_frozen and not x.requires_grad:
                 raise RuntimeError(
                     f"grad: inputs[{i}] does not require a gradient (requires_grad is False)"
                 )
         leads = leading_to(order, inputs)
-    elif frozen:
-        leads = leading_to(order, leaves_requiring_grad(grads))
-        if root not in leads:
+        order = [node for node in order if node in leads]
+        skip = set(grads).difference(leads)
+    elif frozen:  # not what lies only behind frozen leaves
+        skip = _behind_frozen_leaves_only(order, frozen)
+        if root in skip:
             raise RuntimeError(
                 "backward: this value does not require a gradient: it is a frozen leaf, or every "
                 "leaf behind it is (requires_grad is False)"
             )
-    skip: set[Any] = set()
-    if leads is not None:  # only what leads to an input, or to a leaf that is not frozen
-        order = [node for node in order if node in leads]
-        skip = {node for node in grads if node not in leads}
-    hooked = _hooked_nodes([node for node in grads if node not in skip])
+        order = [node for node in order if node not in skip]
+    hooked = {node: notes for node, notes in hooked.items() if node not in skip}
     lift = type(seed) if create_graph else None
 
     def hooks(node: Any, g: Any) -> Any:
@@ -164,13 +159,35 @@ def _walk_watched(
     return grads
 
 
-def _hooked_nodes(nodes: list[Any]) -> dict[Any, NodeNotes]:
-    """The nodes among ``nodes`` that carry hooks, with their records (Note [finding the
+def _watched_among(nodes: Iterable[Any], watched: Mapping[int, Any] | set[int]) -> dict[Any, Any]:
+    """The nodes among ``nodes`` whose ids are in ``watched`` (with what it maps them to): a
+    comparison of ids in C first, a look at each node only on a match (Note [finding the
     watched nodes] in _value_extras.py)."""
-    notes = hooked_notes()
-    if not notes or not set(map(id, nodes)).intersection(notes):
+    if not watched:
         return {}
-    return {node: notes[id(node)] for node in nodes if id(node) in notes}
+    nodes = list(nodes)
+    if set(map(id, nodes)).isdisjoint(watched):
+        return {}
+    if isinstance(watched, set):
+        return {node: True for node in nodes if id(node) in watched}
+    return {node: watched[id(node)] for node in nodes if id(node) in watched}
+
+
+def _behind_frozen_leaves_only(order: list[Any], frozen: Mapping[Any, Any]) -> set[Any]:
+    """The frozen leaves, and the nodes of ``order`` (each after its inputs) all of whose inputs
+    are among them. A node whose inputs the order did not go behind (a relu at 0) is not."""
+    only = set(frozen)
+    for node in order:
+        op = node._op
+        if op.arity == 2:
+            if node._x in only and node._y in only:
+                only.add(node)
+        elif op.arity == 1:
+            if node._x in only:
+                only.add(node)
+        elif only.issuperset(node.parents):
+            only.add(node)
+    return only
 
 
 def _walk_floats_with_hooks(
@@ -179,7 +196,9 @@ def _walk_floats_with_hooks(
     # _walk_floats, stopping at each node with hooks once all its consumers are done: the
     # order is cut at those nodes and walked piece by piece, a piece's consumers first.
     end = len(order)
-    cuts = [i for i, node in enumerate(order) if node in hooked] if hooked else []
+    cuts = []
+    if any(node._op is not None for node in hooked):
+        cuts = [i for i, node in enumerate(order) if node in hooked]
     for i in reversed(cuts):
         _walk_floats(order[i + 1 : end], grads)
         grads[order[i]] = run_hooks(hooked[order[i]], grads[order[i]], None)
