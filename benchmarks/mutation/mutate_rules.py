@@ -282,15 +282,16 @@ def retest(work: Path, source: str, timeout: float) -> list[dict[str, object]]:
         parts = sorted(p for p in work.glob(f"{name}-*") if (p / "session.sqlite").exists())
         if not parts:
             continue
+        reopened: set[object] = set()
         for part in parts:
             shutil.rmtree(part / "tests")
             copy_project(part, source, ["tests"])
             write_config(part, module, test_command(STAGES[name]), timeout)  # today's stages
             _, _, alive = survivors(part / "session.sqlite")
+            again = [a["job_id"] for a in alive if a["job_id"] not in reopened]
+            reopened.update(again)  # a survivor two parts share is tested again in one
             with sqlite3.connect(part / "session.sqlite") as db:  # pending again
-                db.executemany(
-                    "DELETE FROM work_results WHERE job_id = ?", [(a["job_id"],) for a in alive]
-                )
+                db.executemany("DELETE FROM work_results WHERE job_id = ?", [(j,) for j in again])
         started = time.perf_counter()
         _exec_parts(f"{Path(module).stem}.toml", parts)
         results.append(_summary(module, parts, started))
