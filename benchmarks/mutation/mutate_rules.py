@@ -288,10 +288,17 @@ def retest(work: Path, source: str, timeout: float) -> list[dict[str, object]]:
             copy_project(part, source, ["tests"])
             write_config(part, module, test_command(STAGES[name]), timeout)  # today's stages
             _, _, alive = survivors(part / "session.sqlite")
-            again = [a["job_id"] for a in alive if a["job_id"] not in reopened]
-            reopened.update(again)  # a survivor two parts share is tested again in one
-            with sqlite3.connect(part / "session.sqlite") as db:  # pending again
-                db.executemany("DELETE FROM work_results WHERE job_id = ?", [(j,) for j in again])
+            again = [(a["job_id"],) for a in alive if a["job_id"] not in reopened]
+            shared = [(a["job_id"],) for a in alive if a["job_id"] in reopened]
+            reopened.update(job for (job,) in again)
+            with sqlite3.connect(part / "session.sqlite") as db:
+                db.executemany("DELETE FROM work_results WHERE job_id = ?", again)  # pending
+                # a survivor two parts share (a part split in two) is tested again in one
+                db.executemany(
+                    "UPDATE work_results SET worker_outcome = 'SKIPPED', test_outcome = NULL "
+                    "WHERE job_id = ?",
+                    shared,
+                )
         started = time.perf_counter()
         _exec_parts(f"{Path(module).stem}.toml", parts)
         results.append(_summary(module, parts, started))
