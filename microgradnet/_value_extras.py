@@ -283,6 +283,24 @@ class ValueExtras:
             _hooked.add(notes)
         return RemovableHandle(notes, key)
 
+    def __setstate__(self, state: Any) -> None:
+        # copy.copy and copy.deepcopy: the slots as copied, and a record of the copy's own (its
+        # node's id, registered), so that a frozen copy stays frozen; hooks are not copied, as
+        # PyTorch's deepcopy does not copy them.
+        _, slots = state
+        node: Any = self
+        for name, value in slots.items():
+            setattr(node, name, value)
+        notes = notes_of(self)
+        if notes is None:
+            return
+        own = node._label = NodeNotes(notes.label, id(self))
+        own.site = notes.site
+        own.frozen = notes.frozen
+        if own.frozen:
+            with _lock:
+                _frozen.add(own)
+
     # ----- comparisons: with Values and real numbers only -----
     def __lt__(self, other: object) -> bool:
         number = _comparable(other)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -243,3 +244,21 @@ def test_freezing_a_layer_matches_torch() -> None:
         model.requires_grad_("no")  # type: ignore[arg-type]
     model.requires_grad_()
     assert all(p.requires_grad for p in model.parameters())
+
+
+def test_a_copy_keeps_requires_grad_but_not_hooks_as_in_torch() -> None:
+    model = MLP(2, [3, 1], seed=0)
+    model.layers[0].requires_grad_(False)
+    twin = copy.deepcopy(model)
+    assert [p.requires_grad for p in twin.parameters()] == [
+        p.requires_grad for p in model.parameters()
+    ]
+    twin([0.5, -1.0]).backward()
+    assert all(p.grad == 0.0 for p in twin.layers[0].parameters())
+    assert any(p.grad != 0.0 for p in twin.layers[1].parameters())
+    for ours in (Value(1.0, label="x"), torch.tensor(1.0, requires_grad=True)):
+        ours.register_hook(lambda g: g * 5)
+        copied = copy.deepcopy(ours)
+        (copied * 1).backward()
+        assert float(copied.grad) == 1.0
+    assert copy.copy(Value(2.0, label="x")).label == "x"
