@@ -29,6 +29,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ._optimizer import Optimizer, non_negative
+from .engine import Value
 
 __all__ = ["ArrayUpdate", "runs_on_arrays"]
 
@@ -55,17 +56,20 @@ class _Group:
 
 
 class ArrayUpdate:
-    """``optimizer``'s update on ``params`` and ``grads``, arrays aligned with
-    ``optimizer.params`` (views of the compiled program's stores), updated in place.
+    """``optimizer``'s update on ``data`` and ``grads``, the arrays of ``params`` (every one of
+    ``optimizer.params``, in any order; views of the compiled program's stores), in place.
 
     Raises:
         FloatingPointError: (from :meth:`step`) an update would write a value that is not
             finite; no parameter is changed.
     """
 
-    def __init__(self, optimizer: Optimizer, params: np.ndarray, grads: np.ndarray) -> None:
+    def __init__(
+        self, optimizer: Optimizer, params: list[Value], data: np.ndarray, grads: np.ndarray
+    ) -> None:
         self.optimizer = optimizer
-        self.P, self.G = params, grads
+        self.params = params
+        self.P, self.G = data, grads
         self.groups: list[_Group] = []
         self.reload()
 
@@ -73,9 +77,9 @@ class ArrayUpdate:
         """Take the optimiser's state as it stands in ``optimizer.state``."""
         state = self.optimizer.state  # written back first, if it was ours
         by_keys: dict[tuple[str, ...], list[int]] = {}
-        for i, p in enumerate(self.optimizer.params):
+        for i, p in enumerate(self.params):
             by_keys.setdefault(tuple(sorted(state[p])), []).append(i)
-        params = self.optimizer.params
+        params = self.params
         self.groups = [
             _Group(
                 np.array(members),
@@ -86,7 +90,7 @@ class ArrayUpdate:
 
     def flush(self) -> None:
         """Write the state arrays into ``optimizer.state``'s dicts."""
-        params = self.optimizer.params
+        params = self.params
         target = self.optimizer._state
         for group in self.groups:
             members = group.index.tolist()

@@ -181,6 +181,8 @@ def test_the_fuzzer_sees_a_squashed_error(monkeypatch: pytest.MonkeyPatch) -> No
     forward = [on_engine(tree, x, ws)[0] for x in X]
     f = compile(lambda x: build(tree, x, ws), (X[0],), parameters=ws)
     assert expect_error(lambda: f(X), forward)
-    monkeypatch.setattr(_program.Program, "finite_samples", lambda self, B, GB=None: None)
+    monkeypatch.setattr(
+        _program.Program, "finite_samples", lambda self, B, GB=None, parameters=True: None
+    )
     with pytest.raises(pytest.fail.Exception):
         expect_error(lambda: f(X), forward)

@@ -68,7 +68,7 @@ def test_the_update_on_arrays_is_the_update_on_each_value(
     scalar = ours(values, **kwargs)
     P, G = np.array(start), np.zeros(N)
     arrays = ours([Value(x) for x in start], **kwargs)
-    on_arrays = ArrayUpdate(arrays, P, G)
+    on_arrays = ArrayUpdate(arrays, arrays.params, P, G)
     assert runs_on_arrays(arrays) and on_arrays.agrees(None)
     for step in range(STEPS):
         frozen = _frozen_at(step)

@@ -26,6 +26,7 @@ import numpy as np
 from ..engine import Value
 from ._function import CompiledFunction
 from ._inputs import example_arrays, perturbed
+from ._layout import parameter_layout
 from ._program import Program
 from ._trace import Trace, compare_traces, trace
 
@@ -113,33 +114,19 @@ def _compile(
     grad_filter = _parameter_list(parameters)
     first = trace(fn, example, has_aux)
     persistent = _persistent_leaves(fn, first, example, check_inputs, has_aux)
-    live = _in_reading_order(first, persistent)
+    live = parameter_layout(first, persistent, grad_filter or ())
     if grad_filter is None:
         grad_parameters = live
     else:
-        # the caller's order first (so gradients line up with it, a parameter fn does not reach
-        # getting 0), then the rest in the order the graph reads them
+        # in the caller's order, so that gradients line up with it; one fn does not reach
+        # still gets a slot, and a gradient of 0
         grad_parameters = list({id(p): p for p in grad_filter}.values())
-        wanted = {id(p) for p in grad_parameters}
-        live = grad_parameters + [p for p in live if id(p) not in wanted]
+        reached = {id(p) for p in live}
+        live = live + [p for p in grad_parameters if id(p) not in reached]
+    wanted = {id(p) for p in grad_parameters}
     n_inputs = sum(a.size for a in example)
-    wants = [True] * len(grad_parameters) + [False] * (len(live) - len(grad_parameters))
-    program = Program(first, n_inputs, live, wants)
-    return CompiledFunction(fn, example, first, program, len(grad_parameters), has_aux)
-
-
-def _in_reading_order(first: Trace, persistent: set[int]) -> list[Value]:
-    """The persistent leaves in the order the op nodes read them (a neuron's weights, then its
-    bias), so that a layer's weights take a block of consecutive slots."""
-    seen: dict[int, None] = {}
-    for i, ps in enumerate(first.parents):
-        if first.ops[i] is not None:
-            for p in ps:
-                if p in persistent and p not in seen:
-                    seen[p] = None
-    for p in sorted(persistent):  # an output that is itself a parameter
-        seen.setdefault(p, None)
-    return [first.values[i] for i in seen]
+    program = Program(first, n_inputs, live, [id(p) in wanted for p in live])
+    return CompiledFunction(fn, example, first, program, grad_parameters, has_aux)
 
 
 def _persistent_leaves(

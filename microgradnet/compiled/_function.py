@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._numbers import to_float
+from ..engine import Value
 from ..ops import Op
 from ._inputs import batch_array
 from ._program import Program
@@ -52,7 +53,7 @@ class CompiledFunction:
         parameters: the leaves read live at every call (persistent ``Value``s the function
             closes over, e.g. a model's weights), in slot order.
         grad_parameters: the parameters that get gradients, in the order :meth:`gradients`
-            returns them (a leading part of ``parameters``).
+            returns them (the order given to :func:`compile`).
         input_shapes: the shape of each argument of one sample.
         output_shape: the shape of one sample's output.
     """
@@ -63,7 +64,7 @@ class CompiledFunction:
         example: list[np.ndarray],
         first: Trace,
         program: Program,
-        n_grad: int,
+        grad_parameters: list[Value],
         has_aux: bool,
     ) -> None:
         self._fn = fn
@@ -74,7 +75,10 @@ class CompiledFunction:
         self._has_aux = has_aux
         self._lock = threading.Lock()  # the program's stores are shared by every call
         self.parameters = program.parameters
-        self.grad_parameters = program.parameters[:n_grad]
+        self.grad_parameters = grad_parameters
+        slot_of = {id(p): i for i, p in enumerate(program.parameters)}
+        # where each gradient asked for is among the program's (Note [weights as matrices])
+        self._grad_index = np.array([slot_of[id(p)] for p in grad_parameters], dtype=np.int64)
         self.input_shapes = [a.shape for a in example]
         self.output_shape = first.output_shape
         self._aux_shape = first.aux_shape
@@ -136,7 +140,7 @@ class CompiledFunction:
                 program.load()
             B = program.forward(inputs)
             GB = None if seed is None else program.backward(B, seed[:, None])
-            finite = program.finite_samples(B, GB)
+            finite = program.finite_samples(B, GB, parameters=load)
             if finite is None:
                 return self._collect(program, B, GB)
             return self._with_engine(program, inputs, seed, finite)
@@ -146,7 +150,7 @@ class CompiledFunction:
         aux = program.read(program.aux_slots, B) if self._has_aux else None
         if GB is None:
             return Run(outputs, aux, None, None)
-        grads = program.GS[: len(program.parameters)].copy()
+        grads = program.GS[: len(program.parameters)]  # a view: the next run overwrites it
         return Run(outputs, aux, grads, GB[: program.n_inputs].T.copy())
 
     def _with_engine(
@@ -246,7 +250,8 @@ class CompiledFunction:
             TypeError: ``gradient`` is not a real number.
         """
         total, result = self._seeded(batch, reduction, gradient)
-        for p, g in zip(self.grad_parameters, result.grads.tolist(), strict=False):
+        grads = result.grads[self._grad_index].tolist()
+        for p, g in zip(self.grad_parameters, grads, strict=True):
             if getattr(p, "requires_grad", True):
                 p.grad += g
         if self._has_aux:
@@ -266,7 +271,7 @@ class CompiledFunction:
             (5.0, array([2.5]))
         """
         total, result = self._seeded(batch, reduction, 1.0)
-        grads: np.ndarray = result.grads[: len(self.grad_parameters)].copy()
+        grads: np.ndarray = result.grads[self._grad_index]
         for i, p in enumerate(self.grad_parameters):
             if not getattr(p, "requires_grad", True):
                 grads[i] = 0.0  # frozen: no gradient

@@ -60,12 +60,17 @@ class Kernel:
             numbers or ``UndefinedGradient``s).
         forward_kind: ``VECTORISED`` or ``ELEMENTWISE``.
         derivative_kind: ``VECTORISED`` or ``ELEMENTWISE``.
+        first_equal: a ``selects`` row whose local derivatives are 1 for the first input equal
+            to the output and 0 for every other (max, min), as checked at the traced points: a
+            pooling layer's backward then finds that input in one pass instead of running the
+            rule once per input.
     """
 
     forward: Forward
     derivative: Derivative
     forward_kind: str
     derivative_kind: str
+    first_equal: bool = False
 
     @property
     def kind(self) -> str:
@@ -77,7 +82,7 @@ class Kernel:
 
 # Each op's decision, (forward kind, derivative kind). Only the kinds are kept: a kernel refers to
 # its op, and a value referring to its weak key would keep it alive.
-_DECIDED: weakref.WeakKeyDictionary[Op, tuple[str, str]] = weakref.WeakKeyDictionary()
+_DECIDED: weakref.WeakKeyDictionary[Op, tuple[str, str, bool]] = weakref.WeakKeyDictionary()
 
 
 def kernel_for(op: Op, points: Callable[[], Sequence[Point]]) -> Kernel:
@@ -92,14 +97,36 @@ def kernel_for(op: Op, points: Callable[[], Sequence[Point]]) -> Kernel:
         kinds = _DECIDED[op] = (
             VECTORISED if forward_ok else ELEMENTWISE,
             VECTORISED if derivative_ok else ELEMENTWISE,
+            _selects_first_equal(op, traced),
         )
-    forward_kind, derivative_kind = kinds
+    forward_kind, derivative_kind, first_equal = kinds
     return Kernel(
         op.evaluate if forward_kind == VECTORISED else _forward_per_element(op),
         op.local_derivatives if derivative_kind == VECTORISED else _derivative_per_element(op),
         forward_kind,
         derivative_kind,
+        first_equal,
     )
+
+
+def _selects_first_equal(op: Op, points: Sequence[Point]) -> bool:
+    """Whether a ``selects`` row's local derivatives are, at every finite traced point, 1 for
+    the first input equal to the output and 0 for the others (see ``Kernel.first_equal``)."""
+    if not op.selects:
+        return False
+    checked = 0
+    for inputs, out, arg in points:
+        if not all(math.isfinite(v) for v in (*inputs, out)):
+            continue
+        try:
+            found = [float(d) for d in op.local_derivatives(list(inputs), out, arg)]
+        except Exception:  # any failure means "not this rule"
+            return False
+        first = next((j for j, x in enumerate(inputs) if x == out), None)
+        if first is None or found != [float(j == first) for j in range(len(inputs))]:
+            return False
+        checked += 1
+    return checked > 0
 
 
 def spread(items: Sequence[T], n: int) -> list[T]:

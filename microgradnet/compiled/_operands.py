@@ -47,6 +47,7 @@ class Operand:
     op), each in the shared or the batch store; ``out_batch``: the output is in the batch."""
 
     def __init__(self, slots: np.ndarray, batch: np.ndarray, out_batch: bool) -> None:
+        self.slots = slots
         self.shape = slots.shape
         self.out_batch = out_batch
         self.repeated = False
@@ -77,6 +78,7 @@ class Operand:
     def single(cls, slot: int, batch: bool, out_batch: bool) -> Operand:
         """The operand of one node (a step of a deep chain), made without a NumPy call."""
         operand = cls.__new__(cls)
+        operand.slots = np.array([slot])
         operand.shape, operand.out_batch, operand.repeated = (1,), out_batch, False
         operand.all_batch, operand.no_batch = batch, not batch
         operand.index, operand.unique = slice(slot, slot + 1), True
@@ -158,6 +160,7 @@ class Windows:
         self.P, self.m = slots.shape
         self.columns = slots.T.copy()  # (m, P): row j holds the j-th input of every window
         self.index = as_index(slots[0]) if self.P == 1 else None
+        self.unique = _unique(slots[0]) if self.P == 1 else False
         # each row of a convolution's columns reads P distinct pixels: plain adds, row by row
         self.rows_unique = all(_unique(row) for row in self.columns)
 
@@ -170,7 +173,7 @@ class Windows:
 
     def scatter(self, GB: np.ndarray, g: np.ndarray) -> None:
         if self.index is not None:
-            _add(GB, self.index, g, _unique(self.columns))
+            _add(GB, self.index, g, self.unique)
             return
         g = g.reshape(self.m, self.P, -1)
         if self.rows_unique:

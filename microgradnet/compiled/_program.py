@@ -6,9 +6,18 @@ program makes one instruction per group, reading from the op's row which kind (i
 from the row's rules (:mod:`microgradnet.compiled._kernels`): nothing here knows any op by name.
 
 The shared store ``S`` and its gradients ``GS`` live as long as the program, so an instruction
-can keep views of them (a layer's weights as a strided block). The parameters are its first
-slots: a caller either writes them from the ``Value``s before each run (:meth:`load`) or keeps
-them there itself, as compiled training does, updating them in place.
+can keep views of them (a layer's weights as a matrix). The parameters are its first slots: a
+caller either writes them from the ``Value``s before each run (:meth:`load`) or keeps them there
+itself, as compiled training does, updating them in place.
+
+Note [finite in bulk]
+On arrays, an op out of its domain gives NaN or an infinity where the engine raises, and a
+later relu or tanh can squash that into a finite output. Every value a run computes stays in its
+store, so one look at the stores after the run finds any of them: the sum of a store is finite
+exactly when every element is (NaN and infinities survive a sum; an overflow of the sum itself
+is only a false alarm, cleared by the precise check). That costs one pass over each store,
+whatever the number of instructions. The samples it flags go to the engine
+(:mod:`microgradnet.compiled._reference`).
 """
 
 from __future__ import annotations
@@ -122,20 +131,24 @@ class Program:
             instruction.backward(S, B, GS, GB)
         return GB
 
-    def finite_samples(self, B: np.ndarray, GB: np.ndarray | None = None) -> np.ndarray | None:
-        """``None`` if every value (and gradient) is finite, the usual case, checked in bulk;
-        else, per sample, whether its values are all finite (all ``False`` when a shared value
-        is not, since every sample reads it)."""
+    def finite_samples(
+        self, B: np.ndarray, GB: np.ndarray | None = None, parameters: bool = True
+    ) -> np.ndarray | None:
+        """``None`` if every value (and gradient) is finite, the usual case, checked in bulk
+        (Note [finite in bulk]); else, per sample, whether its values are all finite (all
+        ``False`` when a shared value is not, since every sample reads it). ``parameters=False``
+        takes the parameters' own values as finite (compiled training checks every update)."""
+        first = 0 if parameters else len(self.parameters)
+        shared = [self.S[first:]] if GB is None else [self.S[first:], self.GS]
         stores = [B] if GB is None else [B, GB]
-        shared = [self.S] if GB is None else [self.S, self.GS]
-        if all(np.isfinite(a).all() for a in (*stores, *shared)):
+        if all(np.isfinite(np.add.reduce(a, axis=None)) for a in (*stores, *shared)):
             return None
         if not all(np.isfinite(a).all() for a in shared):
             return np.zeros(B.shape[1], bool)
         finite: np.ndarray = np.isfinite(B).all(axis=0)
         if GB is not None:
             finite &= np.isfinite(GB).all(axis=0)
-        return finite
+        return None if finite.all() else finite  # a sum that overflowed: all finite after all
 
 
 def _point(trace: Trace, i: int) -> Point:

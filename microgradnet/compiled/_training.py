@@ -25,10 +25,11 @@ import numpy as np
 from .._clipping import clip_grad_norm_
 from .._optimizer_arrays import ArrayUpdate, runs_on_arrays
 from ..engine import Value, no_grad
-from ._compile import _in_reading_order, compile, no_cyclic_collection
+from ._compile import compile, no_cyclic_collection
 from ._function import CompiledFunction
 from ._guard import TraceError
 from ._inputs import as_floats
+from ._layout import parameter_layout
 from ._program import Program
 from ._trace import compare_traces, trace
 
@@ -132,22 +133,31 @@ class CompiledTraining:
         example = [X[0], T[0]]
         first = trace(self._sample_loss, example, True)
         second = trace(self._sample_loss, [X[other], T[other]], True, guard=False)
-        live = _in_reading_order(first, compare_traces(first, second, f"sample {other}"))
-        reached = {id(p) for p in live}
+        persistent = compare_traces(first, second, f"sample {other}")
+        node_of = {id(first.values[i]): i for i in persistent}
+        # The optimiser's parameters take the first slots (its arrays are a view of them), each
+        # group laid out for speed (Note [weights as matrices])
         stepped = list(self._optimizer.params) if runs_on_arrays(self._optimizer) else []
-        taken = {id(p) for p in stepped}
-        graded = [p for p in self._parameters if id(p) in reached and id(p) not in taken]
-        taken.update(id(p) for p in graded)
-        order = stepped + graded + [p for p in live if id(p) not in taken]
-        n_grad = len(stepped) + len(graded)
-        wants = [True] * n_grad + [False] * (len(order) - n_grad)
+        graded = [p for p in self._parameters if id(p) in node_of]
+        order: list[Value] = []
+        taken: set[int] = set()
+        for group in (stepped, graded, [first.values[i] for i in persistent]):
+            chosen = {node_of[id(p)] for p in group if id(p) in node_of and id(p) not in taken}
+            laid_out = parameter_layout(first, chosen, group)
+            laid_out += [p for p in group if id(p) not in node_of and id(p) not in taken]
+            order += laid_out
+            taken.update(id(p) for p in laid_out)
+        wanted = {id(p) for p in (*stepped, *graded)}
         n_inputs = X[0].size + T[0].size
-        program = Program(first, n_inputs, order, wants)
+        program = Program(first, n_inputs, order, [id(p) in wanted for p in order])
         self._inputs = np.concatenate([X.reshape(len(X), -1), T.reshape(len(T), -1)], axis=1)
         self._n_stepped = len(stepped)
-        wanted = {id(p) for p in self._parameters}
-        self._clipped = np.array([id(p) in wanted for p in order[:n_grad]])
-        return CompiledFunction(self._sample_loss, example, first, program, n_grad, True)
+        self._stepped = order[: len(stepped)]
+        n_grad = len(wanted)
+        self._graded = order[:n_grad]
+        clipped = {id(p) for p in self._parameters}
+        self._clipped = np.array([id(p) in clipped for p in self._graded])
+        return CompiledFunction(self._sample_loss, example, first, program, self._graded, True)
 
     def _compile_per_target(self, keys: list[Any]) -> None:
         distinct = list(dict.fromkeys(keys))
@@ -233,7 +243,9 @@ class CompiledTraining:
                 return False
             program = self._program
             n = self._n_stepped
-            self._arrays = ArrayUpdate(self._optimizer, program.S[:n], program.GS[:n])
+            self._arrays = ArrayUpdate(
+                self._optimizer, self._stepped, program.S[:n], program.GS[:n]
+            )
             self._stale = True
         return True
 
@@ -252,9 +264,9 @@ class CompiledTraining:
         index = np.asarray(batch)
         n = len(batch)
         run = shared.run(self._inputs[index], np.full(n, 1.0 / n), load=False)
-        n_grad = len(shared.grad_parameters)
+        n_grad = len(self._graded)
         G = program.GS[:n_grad]
-        if run.grads is not program.GS:  # a sample went through the engine
+        if not np.shares_memory(run.grads, program.GS):  # a sample went through the engine
             G[:] = run.grads[:n_grad]
         if self._active is not None:
             arrays.G[~self._active] = 0.0  # a frozen parameter gets no gradient
@@ -282,15 +294,13 @@ class CompiledTraining:
         which are frozen."""
         program = self._program
         program.load()
-        flags = [getattr(p, "requires_grad", True) for p in self._optimizer.params]
+        flags = [getattr(p, "requires_grad", True) for p in self._stepped]
         self._active = None if all(flags) else np.array(flags, dtype=bool)
         self._stale = False
 
     def _grads_into_values(self) -> None:
-        shared = self._shared
-        assert shared is not None
-        grads = self._program.GS[: len(shared.grad_parameters)].tolist()
-        for p, g in zip(shared.grad_parameters, grads, strict=True):
+        grads = self._program.GS[: len(self._graded)].tolist()
+        for p, g in zip(self._graded, grads, strict=True):
             p.grad = g if getattr(p, "requires_grad", True) else 0.0
 
     def sync(self) -> None:
@@ -300,7 +310,7 @@ class CompiledTraining:
             return
         program = self._program
         values = program.S[: self._n_stepped].tolist()
-        for p, data in zip(self._optimizer.params, values, strict=True):
+        for p, data in zip(self._stepped, values, strict=True):
             p.data = data
         self._grads_into_values()
         self._dirty, self._stale = False, True
