@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from microgradnet.data._spiral import make_spiral
+from microgradnet.data import make_spiral
 
 
 @pytest.mark.parametrize("turns", [0.5, 1.0, 1.75])

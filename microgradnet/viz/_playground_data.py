@@ -13,8 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..data import make_circles, make_moons
-from ..data._spiral import make_spiral
+from ..data import make_circles, make_moons, make_spiral
 
 __all__ = ["DATASETS", "DOMAIN", "Split", "make_dataset", "split"]
 
