@@ -247,13 +247,26 @@ class Module:
         return "\n".join(lines) + "\n)"
 
     def _repr_html_(self) -> str:
+        """The summary table, and beside it the network (``viz.draw_network``) when small."""
         try:
-            return _summary_html(self)
+            table = _summary_html(self)
         except Exception:
             try:
                 return f"<pre>{html.escape(repr(self))}</pre>"
             except Exception:
                 return f"<pre>{html.escape(type(self).__name__)}</pre>"
+        try:  # imported here: no ``dot`` (or a model that is not layers) shows the table alone
+            from .viz._network import network_svg
+
+            svg = network_svg(self)
+        except Exception:
+            svg = None
+        if svg is None:
+            return table
+        return (
+            "<div style='display:flex;gap:1.5em;align-items:flex-start'>"
+            f"{table}<div>{svg}</div></div>"
+        )
 
 
 def _walk(

@@ -22,6 +22,7 @@ from ._graph import GraphTooLargeError as GraphTooLargeError
 from ._graph import draw_dot as draw_dot
 from ._graph import render as render
 from ._graph import value_mimebundle as value_mimebundle
+from ._network import draw_network as draw_network
 from ._notebook import explore as explore
 from ._notebook import playground as playground
 from ._player import BackpropPlayer as BackpropPlayer
@@ -47,6 +48,7 @@ __all__ = [
     "backprop_player",
     "backward_steps",
     "draw_dot",
+    "draw_network",
     "explore",
     "playground",
     "plot_decision_boundary",

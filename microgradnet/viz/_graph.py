@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 import graphviz
 
-from .. import ops
 from .._files import write_bytes
 from .._graph import GraphLimitExceeded, topological_order
 from ..engine import Value
+from ._dot_common import INSTALL_HINT as INSTALL_HINT
+from ._dot_common import ROLE_COLORS as ROLE_COLORS
+from ._dot_common import GraphTooLargeError as GraphTooLargeError
+from ._dot_common import (
+    check_max_nodes,
+    check_root,
+    escape,
+    nodes_within_limit,
+    parameter_set,
+    role,
+)
+from ._dot_common import fmt as fmt
+from ._dot_common import pipe as pipe
+from ._grouped import draw_grouped
 
 __all__ = [
     "DEFAULT_MAX_NODES",
@@ -24,110 +37,17 @@ __all__ = [
 ]
 
 DEFAULT_MAX_NODES = 500
-_COUNT_CAP = 100_000
 # Jupyter draws a Value only up to this size; a bigger graph shows as text.
 INLINE_MAX_NODES = 150
-
-# role -> (fill colour, border colour)
-ROLE_COLORS: dict[str, tuple[str, str]] = {
-    "input": ("#dbeafe", "#1d4ed8"),
-    "parameter": ("#fef3c7", "#b45309"),
-    "intermediate": ("#f3f4f6", "#4b5563"),
-    "output": ("#dcfce7", "#15803d"),
-}
 CURRENT_COLOR = "#dc2626"
 RECEIVING_COLOR = "#ea580c"
 RANKDIRS = ("LR", "RL", "TB", "BT")
 RENDER_FORMATS = ("svg", "png", "pdf")
-INSTALL_HINT = (
-    "Graphviz's `dot` program was not found on PATH; install Graphviz "
-    "(Debian/Ubuntu: `sudo apt-get install graphviz`, macOS: `brew install graphviz`, "
-    "conda: `conda install -c conda-forge graphviz`) and try again"
-)
-_RECORD_SPECIAL = str.maketrans(
-    {c: "\\" + c for c in '\\{}|<>"'} | {"\n": " ", "\r": " ", "\t": " "}
-)
-
-
-class GraphTooLargeError(ValueError):
-    """The graph has more values than ``max_nodes`` allows."""
 
 
 def node_names(nodes: list[Value]) -> dict[Value, str]:
     """Graphviz names ``n0, n1, ...`` in the order given (an op node: its value's + ``op``)."""
     return {node: f"n{i}" for i, node in enumerate(nodes)}
-
-
-def fmt(x: float) -> str:
-    return f"{x:.4g}"
-
-
-def _check_root(root: object, what: str) -> Value:
-    if not isinstance(root, Value):
-        raise TypeError(f"{what}: expected a Value, got {type(root).__name__}")
-    return root
-
-
-def _check_max_nodes(max_nodes: object) -> int:
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int):
-        raise TypeError(f"max_nodes must be an int, got {type(max_nodes).__name__}")
-    if max_nodes < 1:
-        raise ValueError(f"max_nodes must be at least 1, got {max_nodes}")
-    return max_nodes
-
-
-def _nodes_within_limit(root: Value, max_nodes: int, what: str) -> list[Value]:
-    """The values below ``root``, each after its parents; refused past ``max_nodes``."""
-    try:
-        return topological_order([root], limit=max_nodes)
-    except GraphLimitExceeded:
-        pass
-    # Counting stops at a cap, so that refusing a huge graph stays quick.
-    cap = max(_COUNT_CAP, max_nodes)
-    try:
-        size = str(len(topological_order([root], limit=cap)))
-    except GraphLimitExceeded:
-        size = f"more than {cap}"
-    raise GraphTooLargeError(
-        f"{what}: the graph has {size} values, more than max_nodes={max_nodes}; "
-        f"draw a smaller part of it or pass a larger max_nodes"
-    )
-
-
-def _parameter_set(parameters: object, nodes: list[Value]) -> set[Value]:
-    """Leaves to colour as parameters: the given ones, else the weights and biases of `w·x + b`."""
-    if parameters is None:
-        found: set[Value] = set()
-        for node in nodes:
-            op = node.op_record
-            if op is not None and op.bilinear and op.arity == ops.VARIADIC:  # w·x + b
-                inputs = node.parents
-                n = len(inputs) // 2
-                found.update(inputs[:n])
-                if len(inputs) % 2:
-                    found.add(inputs[-1])
-        return {v for v in found if not v.parents}
-    of_module = getattr(parameters, "parameters", None)
-    if callable(of_module):
-        parameters = of_module()  # a Module
-    if isinstance(parameters, Value) or not isinstance(parameters, Iterable):
-        raise TypeError(
-            f"parameters must be a Module or an iterable of Values, got {type(parameters).__name__}"
-        )
-    chosen = set()
-    for p in parameters:
-        if not isinstance(p, Value):
-            raise TypeError(f"parameters must contain Values, got {type(p).__name__}")
-        chosen.add(p)
-    return chosen
-
-
-def _role(node: Value, root: Value, parameters: set[Value]) -> str:
-    if node is root:
-        return "output"
-    if node.parents:
-        return "intermediate"
-    return "parameter" if node in parameters else "input"
 
 
 def _shade(fraction: float) -> str:
@@ -139,7 +59,7 @@ def _shade(fraction: float) -> str:
 def _record(node: Value, show_grad: bool, grad_text: str | None) -> str:
     fields = []
     if node.label:
-        fields.append(node.label.translate(_RECORD_SPECIAL))
+        fields.append(escape(node.label))
     fields.append(f"data {fmt(node.data)}")
     if show_grad:
         fields.append(f"grad {grad_text}")
@@ -189,7 +109,7 @@ def build(
     for node in nodes:
         name = names[node]
         g = grad_of(node)
-        fill, border = ROLE_COLORS[_role(node, root, parameters)]
+        fill, border = ROLE_COLORS[role(node, root, parameters)]
         if shade_by_grad and g is not None:
             fill = _shade(abs(g) / largest if largest > 0 else 0.0)
         attrs = {"id": name, "fillcolor": fill, "color": border}
@@ -220,11 +140,11 @@ def prepare(
     root: object, what: str, rankdir: str, max_nodes: object, parameters: object
 ) -> tuple[list[Value], set[Value]]:
     """Check drawing options; the values to draw (each after its parents), the parameter leaves."""
-    root = _check_root(root, what)
+    root = check_root(root, what)
     if rankdir not in RANKDIRS:
         raise ValueError(f"{what}: rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
-    nodes = _nodes_within_limit(root, _check_max_nodes(max_nodes), what)
-    return nodes, _parameter_set(parameters, nodes)
+    nodes = nodes_within_limit(root, check_max_nodes(max_nodes), what)
+    return nodes, parameter_set(parameters, nodes)
 
 
 def draw_dot(
@@ -235,6 +155,8 @@ def draw_dot(
     shade_by_grad: bool = False,
     *,
     parameters: Any = None,
+    group_by: str | None = None,
+    collapse: str | None = None,
 ) -> graphviz.Digraph:
     """Draw the computation graph below ``root`` as a Graphviz ``Digraph``.
 
@@ -254,7 +176,17 @@ def draw_dot(
             largest), keeping its role in the border colour.
         parameters: the leaves to colour as parameters: a ``Module`` or an iterable of Values.
             By default, the weights and biases of fused ``w·x + b`` nodes; other leaves are
-            inputs.
+            inputs. A model (a ``Module``, or micrograd's ``MLP``) also names the modules.
+        group_by: ``"module"`` draws each module as a Graphviz cluster named by its dotted
+            name (``cluster_layers.0``, ``cluster_layers.0.neurons.3``), nested as the
+            modules are. The names come from ``parameters`` (pass the model); without it a
+            neuron is a cluster ``neuron0``, ``neuron1``, ...
+        collapse: ``"neuron"`` draws each neuron (a fused ``w·x + b``, or micrograd's chain
+            ``b + w0*x0 + ...`` of parameters, with the activation that alone reads it) as one
+            box ``w·x + b → relu`` with its data and grad, a chain of additions (Python's
+            ``sum``) as one box ``Σ``, and keeps one representative of what a batch repeats
+            (the same neuron on each sample) with the count ``× 100``; ``"batch"`` merges
+            repeats only. Then ``max_nodes`` bounds the boxes drawn, not the values walked.
 
     Returns:
         The ``graphviz.Digraph``; ``.source`` needs no Graphviz install, rendering (``render``,
@@ -262,8 +194,8 @@ def draw_dot(
 
     Raises:
         TypeError: ``root`` is not a Value, or ``parameters`` holds something else.
-        ValueError: unknown ``rankdir``, or more values than ``max_nodes`` (the message gives
-            both numbers).
+        ValueError: unknown ``rankdir``, ``group_by`` or ``collapse``, or more values (more
+            boxes when collapsing) than ``max_nodes`` (the message gives both numbers).
 
     Example:
         >>> from microgradnet import Value
@@ -272,6 +204,20 @@ def draw_dot(
         >>> "{ a | data 2 | grad -3 }" in draw_dot(out).source
         True
     """
+    if group_by is not None or collapse is not None:
+        if rankdir not in RANKDIRS:
+            raise ValueError(
+                f"draw_dot: rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}"
+            )
+        return draw_grouped(
+            root,
+            rankdir=rankdir,
+            show_grad=bool(show_grad),
+            max_nodes=max_nodes,
+            parameters=parameters,
+            group_by=group_by,
+            collapse=collapse,
+        )
     nodes, parameter_set = prepare(root, "draw_dot", rankdir, max_nodes, parameters)
     return build(
         root,
@@ -281,14 +227,6 @@ def draw_dot(
         shade_by_grad=bool(shade_by_grad),
         parameters=parameter_set,
     )
-
-
-def pipe(digraph: graphviz.Digraph, fmt: str) -> bytes:
-    try:
-        data: bytes = digraph.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
-        raise RuntimeError(INSTALL_HINT) from None
-    return data
 
 
 def render(
@@ -329,7 +267,7 @@ def render(
             raise TypeError("render: drawing options apply only when a Value is given")
         digraph = root_or_digraph
     else:
-        digraph = draw_dot(_check_root(root_or_digraph, "render"), **draw_kwargs)
+        digraph = draw_dot(check_root(root_or_digraph, "render"), **draw_kwargs)
     return write_bytes(path, pipe(digraph, fmt))
 
 
@@ -362,7 +300,7 @@ def value_mimebundle(value: Value) -> dict[str, str]:
             rankdir="LR",
             show_grad=True,
             shade_by_grad=False,
-            parameters=_parameter_set(None, nodes),
+            parameters=parameter_set(None, nodes),
         )
         svg = digraph.pipe(format="svg", encoding="utf-8")
         return {"image/svg+xml": svg, "text/plain": text}
