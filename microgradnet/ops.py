@@ -159,8 +159,8 @@ class Op:
         arg_name: what the constant argument is (``"negative_slope"``), for messages and help.
         arg_default: the constant argument when the expression grammar is given none.
         arg_first: the constant is written before the operator (``2 ** x``, not ``x ** 2``).
-        function: the op's name as a function of the expression grammar (``exp(x)``);
-            ``None`` for an op written with an operator or reached through ``Value.sum``.
+        function: the op's name as a function of the expression grammar (``exp(x)``,
+            ``max(x, y, z)``); ``None`` for an op written with an operator, ``sum`` and ``dot``.
         linear: the local derivatives are constants (add, sub, neg): ``fixed_derivative``
             holds them, evaluated once here (and ``passes_gradient_on`` says whether they are
             all exactly 1, as for add).
@@ -454,9 +454,10 @@ HARDTANH = Op("hardtanh", _clamp, _d_hardtanh, arity=3, ties_are_kinks=True, sel
 
 # ----- fused n-ary nodes -----
 SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)
-MAX = Op("max", maximum, _d_select, "max", VARIADIC, ties_are_kinks=True, selects=True)
+MAX = Op("max", maximum, _d_select, "max", VARIADIC, ties_are_kinks=True, selects=True,
+         function="max")
 MIN = Op("min", minimum, _d_select, "min", VARIADIC, ties_are_kinks=True, selects=True,
-         input_ranges=_APART)
+         input_ranges=_APART, function="min")
 # dot(w..., x..., b): a neuron's weighted sum w·x + b as one node (the bias is optional).
 DOT = Op("dot", _dot, _d_dot, "w·x + b", VARIADIC, bilinear=True)
 # fmt: on

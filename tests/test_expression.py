@@ -184,8 +184,9 @@ def _inside(x: float, where) -> bool:
 
 
 def _point(op: ops.Op, arg, k: int) -> list[float]:
-    """The k-th point of a test: one admissible candidate per input (inputs differ)."""
-    ranges = op.ranges(arg) or (None,)
+    """The k-th point of a test: one admissible candidate per input (inputs differ); three
+    inputs for a variadic row."""
+    ranges = op.ranges(arg, 3 if op.arity == ops.VARIADIC else None)
     point = []
     for i, where in enumerate(ranges):
         admissible = [x for x in CANDIDATES if _inside(x, where)]
@@ -242,7 +243,10 @@ def test_each_function_matches_value_methods_and_central_differences(op, constan
     spelling = _python_spelling(op.function)
     if spelling is not None:
         xs = [Value(x) for x in point]
-        reference = spelling(*xs) if arg is None else spelling(*xs, arg)
+        if op.arity == ops.VARIADIC:  # Value.max([x, y, z])
+            reference = spelling(xs)
+        else:
+            reference = spelling(*xs) if arg is None else spelling(*xs, arg)
         reference.backward()
         assert out.data == reference.data
         assert grads == [x.grad for x in xs]
@@ -255,9 +259,10 @@ def test_each_function_matches_value_methods_and_central_differences(op, constan
 
 @pytest.mark.parametrize("op", FUNCTION_ROWS, ids=[op.function for op in FUNCTION_ROWS])
 def test_each_function_refuses_a_wrong_number_of_arguments(op):
-    too_many = ", ".join(["a"] * (op.arity + op.const + 1))
-    with pytest.raises(ExpressionError, match=rf"{op.function} takes .* got \d"):
-        parse_expression(f"{op.function}({too_many})", {"a": 0.5})
+    if op.arity != ops.VARIADIC:  # a variadic row takes any number but none
+        too_many = ", ".join(["a"] * (op.arity + op.const + 1))
+        with pytest.raises(ExpressionError, match=rf"{op.function} takes .* got \d"):
+            parse_expression(f"{op.function}({too_many})", {"a": 0.5})
     with pytest.raises(ExpressionError, match=f"{op.function} takes"):
         parse_expression(f"{op.function}()", {"a": 0.5})
 
