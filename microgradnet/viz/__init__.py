@@ -1,5 +1,9 @@
 """Seeing backpropagation: graph drawings, a step-through backward player and plots.
 
+At network scale: :func:`draw_network` (neurons and weights), ``draw_dot(root,
+group_by="module", collapse="neuron")``, :func:`plot_gradient_flow` with the :class:`GradientFlow`
+callback, and :func:`animate_training` (a :class:`TrainingFilm` of the decision boundary).
+
 Drawing needs Graphviz's ``dot`` program only to render (``.source`` always works); the plots
 import matplotlib when first called, so ``import microgradnet.viz`` stays quick. The notebook
 widgets, :func:`playground` and :func:`explore`, import anywidget (the ``jupyter`` extra) only
@@ -16,6 +20,11 @@ Example:
 
 from typing import Any
 
+from ._film import TrainingFilm as TrainingFilm
+from ._film import animate_training as animate_training
+from ._gradient_flow import GradientFlow as GradientFlow
+from ._gradient_flow import layer_gradients as layer_gradients
+from ._gradient_flow import plot_gradient_flow as plot_gradient_flow
 from ._graph import DEFAULT_MAX_NODES as DEFAULT_MAX_NODES
 from ._graph import INLINE_MAX_NODES as INLINE_MAX_NODES
 from ._graph import GraphTooLargeError as GraphTooLargeError
@@ -41,8 +50,11 @@ __all__ = [
     "BackpropPlayer",
     "BackwardStep",
     "Explorer",
+    "GradientFlow",
     "GraphTooLargeError",
     "Playground",
+    "TrainingFilm",
+    "animate_training",
     "backprop_frames",
     "backprop_html",
     "backprop_player",
@@ -50,9 +62,11 @@ __all__ = [
     "draw_dot",
     "draw_network",
     "explore",
+    "layer_gradients",
     "playground",
     "plot_decision_boundary",
     "plot_function_and_gradient",
+    "plot_gradient_flow",
     "plot_history",
     "render",
     "value_mimebundle",
