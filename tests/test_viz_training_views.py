@@ -110,6 +110,6 @@ def test_the_html_film_plays_with_matplotlib_controls(tmp_path: Path) -> None:
     page = path.read_text()
     assert "<script" in page and page.count("data:image/png;base64") == 3
     assert "<script" in film._repr_html_()
-    with pytest.raises(ValueError, match="unknown suffix '.mp4'"):
+    with pytest.raises(ValueError, match=r"unknown suffix '\.mp4'"):
         animate_training(MLP(2, [4, 1], seed=0), X, Y, tmp_path / "film.mp4", epochs=1)
     assert not (tmp_path / "film.mp4").exists()
