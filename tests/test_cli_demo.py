@@ -1,4 +1,4 @@
-"""`microgradnet demo`: trains, reports accuracy, writes valid PNG and SVG files."""
+"""`microgradnet demo`: trains, reports accuracy, writes valid PNG, SVG and GIF files."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import require_dot
 from matplotlib.image import imread
+from PIL import Image
 
 from microgradnet.cli import main
 
@@ -37,10 +38,20 @@ def test_demo_trains_and_writes_its_files(tmp_path: Path, capsys: pytest.Capture
     text = " ".join(t.text or "" for t in svg.iter("{http://www.w3.org/2000/svg}text"))
     for label in ("w0", "w1", "x0", "x1", "b", "out", "relu"):
         assert re.search(rf"\b{label}\b", text), label
+    # the trained network: a node per neuron and an edge per weight of MLP(2, [16, 16, 1])
+    network = ET.parse(out / "network.svg").getroot()
+    groups = [g.get("class") for g in network.iter("{http://www.w3.org/2000/svg}g")]
+    assert groups.count("node") == 2 + 16 + 16 + 1
+    assert groups.count("edge") == 2 * 16 + 16 * 16 + 16
+    # the film: the untrained boundary, then every 2nd of the 20 epochs
+    with Image.open(out / "training.gif") as film:
+        assert film.format == "GIF" and film.n_frames == 1 + 10
     assert sorted(p.name for p in out.iterdir()) == [
         "decision_boundary.png",
         "loss.png",
+        "network.svg",
         "neuron.svg",
+        "training.gif",
     ]
 
 

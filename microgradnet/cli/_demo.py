@@ -3,7 +3,9 @@
 Trains ``MLP(2, [16, 16, 1])`` with a hinge loss and Adam on scikit-learn's two moons (noise
 0.1), holding a quarter of the points out, with a progress bar; prints the final training and
 held-out accuracy; writes ``loss.png`` (the training curves), ``decision_boundary.png`` and
-``neuron.svg`` (the graph of one neuron's output on one sample, after backward) into ``DIR``.
+``neuron.svg`` (the graph of one neuron's output on one sample, after backward), ``network.svg``
+(the trained network, one edge per weight) and ``training.gif`` (the decision boundary and the
+loss as training goes, about ten frames) into ``DIR``.
 """
 
 from __future__ import annotations
@@ -30,16 +32,19 @@ N_SAMPLES = 400
 LAYERS = [16, 16, 1]
 LEARNING_RATE = 0.02
 BATCH_SIZE = 16
+FILM_FRAMES = 10  # frames after the first, at most
+FILM_RESOLUTION = 30
 
 
 def add_parser(subparsers: Subparsers) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="train an MLP on two moons and write its loss curve, decision boundary and graph",
+        help="train an MLP on two moons and write its loss curve, decision boundary, graphs "
+        "and training film",
         description=(
             "Train MLP(2, [16, 16, 1]) on the two-moons data set with a progress bar, print "
-            "the training and held-out accuracy, and write loss.png, decision_boundary.png "
-            "and neuron.svg into DIR."
+            "the training and held-out accuracy, and write loss.png, decision_boundary.png, "
+            "neuron.svg, network.svg and training.gif into DIR."
         ),
         epilog="example: microgradnet demo --out demo-output",
     )
@@ -69,8 +74,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train_and_draw(args: argparse.Namespace, folder: OutputFolder) -> int:
-    names = ("loss.png", "decision_boundary.png", "neuron.svg")
-    loss_path, boundary_path, neuron_path = (folder.file(name) for name in names)
+    names = ("loss.png", "decision_boundary.png", "neuron.svg", "network.svg", "training.gif")
+    loss_path, boundary_path, neuron_path, network_path, film_path = (
+        folder.file(name) for name in names
+    )
     import matplotlib
 
     matplotlib.use("Agg")  # files only; no window, whatever the environment
@@ -92,6 +99,9 @@ def _train_and_draw(args: argparse.Namespace, folder: OutputFolder) -> int:
         f"MLP(2, {LAYERS}) with {model.num_parameters()} parameters; hinge loss, "
         f"Adam(lr={LEARNING_RATE}), batches of {BATCH_SIZE}, {args.epochs} epochs"
     )
+    film = viz.TrainingFilm(
+        X_train, y_train, every=max(1, args.epochs // FILM_FRAMES), resolution=FILM_RESOLUTION
+    )
     start = time.perf_counter()
     history = fit(
         model,
@@ -104,6 +114,7 @@ def _train_and_draw(args: argparse.Namespace, folder: OutputFolder) -> int:
         seed=args.seed,
         validation_data=(X_test, y_test),
         progress=not args.no_progress,
+        callbacks=[film],
     )
     seconds = time.perf_counter() - start
     train_accuracy = evaluate(model, X_train, y_train)["accuracy"]
@@ -143,5 +154,14 @@ def _train_and_draw(args: argparse.Namespace, folder: OutputFolder) -> int:
     except OSError as error:
         raise cannot_write(error) from None
     folder.wrote(neuron_path)
+    try:
+        viz.render(viz.draw_network(model), network_path)
+        folder.wrote(network_path)
+        film.save(film_path)
+        folder.wrote(film_path)
+    except RuntimeError as error:
+        raise CommandError(str(error).splitlines()[0]) from None
+    except OSError as error:
+        raise cannot_write(error) from None
     print("wrote " + ", ".join(str(folder.path / name) for name in names))
     return 0
