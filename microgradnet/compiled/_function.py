@@ -146,8 +146,8 @@ class CompiledFunction:
             return self._with_engine(program, inputs, seed, finite)
 
     def _collect(self, program: Program, B: np.ndarray, GB: np.ndarray | None) -> Run:
-        outputs = program.read(program.output_slots, B)
-        aux = program.read(program.aux_slots, B) if self._has_aux else None
+        outputs = program.outputs(B)
+        aux = program.aux(B) if self._has_aux else None
         if GB is None:
             return Run(outputs, aux, None, None)
         grads = program.GS[: len(program.parameters)]  # a view: the next run overwrites it

@@ -13,15 +13,16 @@ itself, as compiled training does, updating them in place.
 Note [finite in bulk]
 On arrays, an op out of its domain gives NaN or an infinity where the engine raises, and a
 later relu or tanh can squash that into a finite output. Every value a run computes stays in its
-store, so one look at the stores after the run finds any of them: the sum of a store is finite
-exactly when every element is (NaN and infinities survive a sum; an overflow of the sum itself
-is only a false alarm, cleared by the precise check). That costs one pass over each store,
-whatever the number of instructions. The samples it flags go to the engine
-(:mod:`microgradnet.compiled._reference`).
+store, so one look at the stores after the run finds any of them: the sum of the stores' sums is
+finite exactly when every element is (NaN and infinities survive a sum, and +inf plus -inf is
+NaN; an overflow of the sum itself is only a false alarm, cleared by the precise check). That
+costs one pass over each store, whatever the number of instructions. The samples it flags go
+to the engine (:mod:`microgradnet.compiled._reference`).
 """
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Sequence
 
@@ -38,7 +39,7 @@ from ._instructions import (
     Variadic,
 )
 from ._kernels import POINTS_PER_OP, Kernel, Point, kernel_for, spread
-from ._operands import Matrix, Operand, Windows
+from ._operands import Matrix, Operand, Windows, as_index
 from ._plan import Group, Plan, plan
 from ._trace import Trace
 
@@ -82,6 +83,8 @@ class Program:
         self.instructions: list[Instruction] = [maker.instruction(g) for g in layout.groups]
         self.output_slots = [(layout.slot[i], layout.batch[i]) for i in trace.outputs]
         self.aux_slots = [(layout.slot[i], layout.batch[i]) for i in trace.aux]
+        self._output_rows = _batch_rows(self.output_slots)
+        self._aux_rows = _batch_rows(self.aux_slots)
 
     def kernel_kinds(self) -> dict[Op, str]:
         """How each op of the program runs: ``"vectorised"``, ``"element-wise"`` or
@@ -107,8 +110,22 @@ class Program:
             instruction.forward(S, B)
         return B
 
-    def read(self, slots: list[tuple[int, bool]], B: np.ndarray) -> np.ndarray:
-        """Values of ``slots`` as ``(N, len(slots))``."""
+    def outputs(self, B: np.ndarray) -> np.ndarray:
+        """The outputs, ``(N, n_outputs)``."""
+        return self.read(self.output_slots, B, self._output_rows)
+
+    def aux(self, B: np.ndarray) -> np.ndarray:
+        """The aux values, ``(N, n_aux)``."""
+        return self.read(self.aux_slots, B, self._aux_rows)
+
+    def read(
+        self, slots: list[tuple[int, bool]], B: np.ndarray, rows: np.ndarray | slice | None = None
+    ) -> np.ndarray:
+        """Values of ``slots`` as ``(N, len(slots))``; ``rows``, where they all are in the batch
+        store, reads them at once."""
+        if rows is not None:
+            found: np.ndarray = B[rows].T
+            return found
         out = np.empty((B.shape[1], len(slots)))
         for j, (s, is_batch) in enumerate(slots):
             out[:, j] = B[s] if is_batch else self.S[s]
@@ -141,7 +158,7 @@ class Program:
         first = 0 if parameters else len(self.parameters)
         shared = [self.S[first:]] if GB is None else [self.S[first:], self.GS]
         stores = [B] if GB is None else [B, GB]
-        if all(np.isfinite(np.add.reduce(a, axis=None)) for a in (*stores, *shared)):
+        if math.isfinite(sum(np.add.reduce(a, axis=None) for a in (*stores, *shared))):
             return None
         if not all(np.isfinite(a).all() for a in shared):
             return np.zeros(B.shape[1], bool)
@@ -149,6 +166,13 @@ class Program:
         if GB is not None:
             finite &= np.isfinite(GB).all(axis=0)
         return None if finite.all() else finite  # a sum that overflowed: all finite after all
+
+
+def _batch_rows(slots: list[tuple[int, bool]]) -> np.ndarray | slice | None:
+    """The rows of ``slots`` in the batch store, if they all are there."""
+    if not slots or not all(is_batch for _, is_batch in slots):
+        return None
+    return as_index(np.array([s for s, _ in slots], dtype=np.int64))
 
 
 def _point(trace: Trace, i: int) -> Point:
