@@ -211,6 +211,46 @@ def test_with_its_bounds_the_wrong_way_round_the_upper_bound_takes_the_gradient(
         assert local == [0.0, 0.0, 1.0], f"{name}{tuple(xs)}: {local}"
 
 
+def _diagonal_slope(op: Op, xs: list[float]) -> float:
+    # d/dt op(x + t, low + t, high + t) by central differences: a clamp moved with its bounds
+    # moves as much, so this is 1 at a tie too, where no partial derivative exists.
+    up, down = [x + EPS for x in xs], [x - EPS for x in xs]
+    return float((op.evaluate(up) - op.evaluate(down)) / (2 * EPS))
+
+
+_HARDTANH_TIES = [
+    [-1.0, -1.0, 1.0],  # x at the lower end: the lower bound takes it
+    [1.0, -1.0, 1.0],  # x at the upper end: the upper bound
+    [0.5, 1.0, 1.0],  # low = high, below: the upper bound, as when high < low
+    [1.5, 1.0, 1.0],
+    [1.0, 1.0, 1.0],
+    [1.0, 1.0, -1.0],  # x at a bound, the bounds the wrong way round
+    [-1.0, 1.0, -1.0],
+]
+
+
+def test_hardtanh_at_a_tie_passes_the_gradient_to_one_bound_equal_to_its_output() -> None:
+    # PyTorch's hardtanh gives x nothing at an end of (low, high), and its bounds are numbers:
+    # the gradient goes to a bound. The rule's local derivatives are then one-hot (the row
+    # says selects), on an input equal to the output, and sum to the slope along the diagonal.
+    import torch
+
+    op = _ROWS["hardtanh"]
+    for xs in _HARDTANH_TIES:
+        out = op.evaluate(xs)
+        local = [float(d) for d in op.local_derivatives(xs, out)]
+        assert sorted(local) == [0.0, 0.0, 1.0], f"hardtanh{tuple(xs)}: {local}"
+        chosen = local.index(1.0)
+        assert chosen > 0 and xs[chosen] == out, f"hardtanh{tuple(xs)}: input {chosen}"
+        assert sum(local) == pytest.approx(_diagonal_slope(op, xs), abs=1e-9)
+        if xs[1] < xs[2]:
+            x = torch.tensor(xs[0], dtype=torch.float64, requires_grad=True)
+            torch.nn.functional.hardtanh(x, xs[1], xs[2]).backward()
+            assert local[0] == x.grad.item() == 0.0
+        else:  # high <= low: the output is high, whatever x is (clamp's rule, PyTorch's)
+            assert chosen == 2, f"hardtanh{tuple(xs)}: {local}"
+
+
 # ----- at a tie: one input takes the gradient -----
 _SELECTORS = [op for op in BUILTIN_OPS if op.selects and op.arity == VARIADIC]
 
@@ -242,6 +282,7 @@ def main() -> None:
         test_the_derivative_at_a_kink_is_pytorchs(name)
     test_clamp_at_and_beyond_its_bounds_is_pytorchs()
     test_hardtanh_at_its_bounds_passes_what_pytorchs_passes_to_x()
+    test_hardtanh_at_a_tie_passes_the_gradient_to_one_bound_equal_to_its_output()
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,13 +62,18 @@ STAGES = {
     # more than the checks
     "ops": ["tests/test_rule_mutants.py", f"{PYTEST} {' '.join(OPS_TESTS)}"],
     "backward": [
-        f"{PYTEST} tests/test_backward_walks.py",  # the tuned walk against the reference
-        f"{PYTEST} tests/test_walk_mutants.py tests/test_engine.py "
-        "tests/test_hooks_and_freezing.py tests/test_anomaly.py tests/test_properties.py "
-        "tests/test_torch_reference.py",
+        # small graphs through every path of the walk against central differences, as a plain
+        # script; then the tuned walk against the reference on random graphs; then the rest
+        "tests/test_walk_mutants.py",
+        f"{PYTEST} tests/test_backward_walks.py",
+        f"{PYTEST} tests/test_engine.py tests/test_hooks_and_freezing.py tests/test_anomaly.py "
+        "tests/test_properties.py tests/test_torch_reference.py",
     ],
 }
 EXISTING_STAGES = [f"{PYTEST} {OPS_TESTS[0]}", f"{PYTEST} {' '.join(OPS_TESTS[1:])}"]
+# Survivors shown to compute what the original computes, each with the reason: not counted
+# against the score, but listed in the report.
+EQUIVALENT = Path(__file__).with_name("equivalent.toml")
 
 
 # ----- which lines hold a derivative rule -----
@@ -173,8 +179,8 @@ def skip_outside(
 ) -> tuple[int, int]:
     """Mark every mutation outside ``spans``, or outside this part of them, as skipped; (kept,
     skipped). Parts are drawn by a checksum of the mutation, the same in every session."""
-    from cosmic_ray.work_db import WorkDB, use_db
-    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+    from cosmic_ray.work_db import WorkDB, use_db  # type: ignore[import-untyped]
+    from cosmic_ray.work_item import WorkerOutcome, WorkResult  # type: ignore[import-untyped]
 
     skipped, kept = [], 0
     with use_db(str(session), WorkDB.Mode.open) as db:
@@ -210,7 +216,12 @@ def outcomes(session: Path) -> dict[str, dict[str, object]]:
             continue
         survived = result.get("test_outcome") == "survived"
         mutation = item["mutations"][0]
-        found[item["job_id"]] = {**mutation, "survived": survived, "diff": result.get("diff", "")}
+        found[item["job_id"]] = {
+            **mutation,
+            "survived": survived,
+            "diff": result.get("diff", ""),
+            "run": result.get("output") != LISTED,
+        }
     return found
 
 
@@ -221,14 +232,120 @@ def survivors(session: Path) -> tuple[int, int, list[dict[str, object]]]:
     return len(tested) - len(alive), len(tested), alive
 
 
+# ----- survivors known to be equivalent -----
+def enclosing(source: str, line: int) -> str:
+    """The name of the top-level function or assignment (an op's row) holding ``line``."""
+    for node in ast.parse(source).body:
+        if node.lineno <= line <= (node.end_lineno or node.lineno):
+            if isinstance(node, ast.FunctionDef | ast.ClassDef):
+                return node.name
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                return node.targets[0].id
+    return ""
+
+
+def line_of(mutant: dict[str, object]) -> int:
+    """The line a mutant starts on."""
+    start: Sequence[int] = mutant["start_pos"]  # type: ignore[assignment]
+    return int(start[0])
+
+
+def changed_lines(diff: str) -> tuple[str, str]:
+    """The lines a mutant's diff removes and adds, each stripped, joined by newlines."""
+    lines = diff.splitlines()
+    removed = [x[1:].strip() for x in lines if x.startswith("-") and not x.startswith("---")]
+    added = [x[1:].strip() for x in lines if x.startswith("+") and not x.startswith("+++")]
+    return "\n".join(removed), "\n".join(added)
+
+
+def known_equivalents(path: Path = EQUIVALENT) -> list[dict[str, str]]:
+    """The entries of ``equivalent.toml``: ``module``, ``where`` (a function or a row),
+    ``removed`` and ``added`` (the changed line, stripped, before and after) and ``reason``."""
+    if not path.exists():
+        return []
+    entries: list[dict[str, str]] = tomllib.loads(path.read_text(encoding="utf-8"))["equivalent"]
+    return entries
+
+
+def equivalence(module: str, source: str, mutant: dict[str, object]) -> str | None:
+    """Why a surviving mutant is equivalent, if ``equivalent.toml`` says it is. A mutant is
+    matched by its function and changed line, not by line number: an entry outlives edits
+    elsewhere in the file, and stops matching (the mutant is reported again) when its line
+    changes."""
+    removed, added = changed_lines(str(mutant["diff"]))
+    where = enclosing(source, line_of(mutant))
+    for entry in known_equivalents():
+        if (entry["module"], entry["where"], entry["removed"], entry["added"]) == (
+            module,
+            where,
+            removed,
+            added,
+        ):
+            return entry["reason"]
+    return None
+
+
+LISTED = "not run: listed in equivalent.toml"
+
+
+def mark_listed_equivalents(session: Path, module: str, source: str) -> int:
+    """Record the mutants ``equivalent.toml`` lists as surviving, without running them (each
+    costs a full run of every stage, which an equivalent mutant always survives); how many.
+    Only mutants on a line an entry names are mutated here to compare their diffs."""
+    import cosmic_ray.plugins  # type: ignore[import-untyped]
+    from cosmic_ray.mutating import _make_diff, mutate_code  # type: ignore[import-untyped]
+    from cosmic_ray.work_db import WorkDB, use_db
+    from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
+
+    lines = source.splitlines()
+    named = {entry["removed"] for entry in known_equivalents() if entry["module"] == module}
+    marked = 0
+    with use_db(str(session), WorkDB.Mode.open) as db:
+        for item in list(db.pending_work_items):
+            (mutation,) = item.mutations
+            if lines[mutation.start_pos[0] - 1].strip() not in named:
+                continue
+            operator = cosmic_ray.plugins.get_operator(mutation.operator_name)()
+            mutated = mutate_code(source, operator, mutation.occurrence)
+            if mutated is None:
+                continue
+            diff = "\n".join(_make_diff(source, mutated, module))
+            found = {"diff": diff, "start_pos": mutation.start_pos}
+            if equivalence(module, source, found) is not None:
+                result = WorkResult(
+                    output=LISTED,
+                    diff=diff,
+                    worker_outcome=WorkerOutcome.NORMAL,
+                    test_outcome=TestOutcome.SURVIVED,
+                )
+                db.set_result(item.job_id, result)
+                marked += 1
+    return marked
+
+
 def _summary(module: str, parts: list[Path], started: float) -> dict[str, object]:
     tested: dict[str, dict[str, object]] = {}
     for part in parts:  # a mutant tested in two parts (a part split in two) counts once
         tested.update(outcomes(part / "session.sqlite"))
-    alive = [{**m, "job_id": job} for job, m in tested.items() if m["survived"]]
+    source = (parts[0] / module).read_text(encoding="utf-8")  # restored after each mutant
+    alive: list[dict[str, object]] = []
+    equivalent: list[dict[str, object]] = []
+    for job, m in tested.items():
+        if m["survived"]:
+            where = enclosing(source, line_of(m))
+            reason = equivalence(module, source, m)
+            found = {**m, "job_id": job, "where": where}
+            (alive if reason is None else equivalent).append({**found, "reason": reason})
     seconds = round(time.perf_counter() - started)
-    run, killed = len(tested), len(tested) - len(alive)
-    return dict(module=module, mutants=run, killed=killed, survived=alive, seconds=seconds)
+    run, killed = len(tested), len(tested) - len(alive) - len(equivalent)
+    return dict(
+        module=module,
+        mutants=run,
+        killed=killed,
+        equivalent=equivalent,
+        survived=alive,
+        seconds=seconds,
+    )
 
 
 def _exec_parts(config_name: str, parts: list[Path]) -> None:
@@ -246,7 +363,9 @@ def _exec_parts(config_name: str, parts: list[Path]) -> None:
         raise RuntimeError("cosmic-ray exec failed in a part; see its output above")
 
 
-def run_target(name: str, work: Path, suite: str, timeout: float, jobs: int) -> dict[str, object]:
+def run_target(
+    name: str, work: Path, suite: str, timeout: float, jobs: int, run_equivalent: bool = False
+) -> dict[str, object]:
     module = TARGETS[name]
     source = (work / module).read_text(encoding="utf-8")
     spans = rule_spans(source) if name == "ops" else walk_spans(source)
@@ -256,7 +375,7 @@ def run_target(name: str, work: Path, suite: str, timeout: float, jobs: int) -> 
     config = write_config(work, module, test_command(stages), timeout)
     cosmic_ray = str(VENV_BIN / "cosmic-ray")
     parts = []
-    kept = 0
+    kept = listed = 0
     for i in range(jobs):
         part = work / f"{name}-{i}"
         part.mkdir()
@@ -265,8 +384,14 @@ def run_target(name: str, work: Path, suite: str, timeout: float, jobs: int) -> 
         session = part / "session.sqlite"
         subprocess.run([cosmic_ray, "init", config.name, str(session)], cwd=part, check=True)
         kept += skip_outside(session, module, spans, i, jobs)[0]
+        if not run_equivalent:
+            listed += mark_listed_equivalents(session, module, source)
         parts.append(part)
-    print(f"{module}: {kept} mutants in the rules, in {jobs} parts", flush=True)
+    print(
+        f"{module}: {kept} mutants in the rules, in {jobs} parts; {listed} listed as "
+        "equivalent, not run",
+        flush=True,
+    )
     env = {**os.environ, "PYTHONPATH": str(parts[0])}
     subprocess.run([cosmic_ray, "baseline", config.name], cwd=parts[0], check=True, env=env)
     started = time.perf_counter()
@@ -288,6 +413,8 @@ def retest(work: Path, source: str, timeout: float) -> list[dict[str, object]]:
             copy_project(part, source, ["tests"])
             write_config(part, module, test_command(STAGES[name]), timeout)  # today's stages
             _, _, alive = survivors(part / "session.sqlite")
+            source = (part / module).read_text(encoding="utf-8")
+            alive = [a for a in alive if equivalence(module, source, a) is None]
             again = [(a["job_id"],) for a in alive if a["job_id"] not in reopened]
             shared = [(a["job_id"],) for a in alive if a["job_id"] in reopened]
             reopened.update(job for (job,) in again)
@@ -325,6 +452,11 @@ def main() -> int:
     parser.add_argument("--work", type=Path, help="work folder (default: a new temporary one)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
+        "--run-equivalent",
+        action="store_true",
+        help="also run the mutants equivalent.toml lists (to check that each still survives)",
+    )
+    parser.add_argument(
         "--retest",
         type=Path,
         metavar="WORK",
@@ -347,7 +479,10 @@ def main() -> int:
     copy_project(work, args.source)
     os.environ["PYTHONPATH"] = str(work)  # the copy, not the installed package, is tested
     names = list(TARGETS) if args.target == "all" else [args.target]
-    results = [run_target(name, work, args.suite, args.timeout, args.jobs) for name in names]
+    results = [
+        run_target(name, work, args.suite, args.timeout, args.jobs, args.run_equivalent)
+        for name in names
+    ]
     return report(results, f"{args.suite} tests, work folder {work}", args.json)
 
 
@@ -356,13 +491,25 @@ def report(results: list[dict[str, object]], title: str, json_path: Path | None)
     print(f"\nmutation testing ({title})")
     for result in results:
         mutants, killed = int(result["mutants"]), int(result["killed"])  # type: ignore[call-overload]
-        score = 100.0 * killed / mutants if mutants else 100.0
+        equivalent: list[dict[str, object]] = result["equivalent"]  # type: ignore[assignment]
+        survived: list[dict[str, object]] = result["survived"]  # type: ignore[assignment]
+        countable = mutants - len(equivalent)
+        score = 100.0 * killed / countable if countable else 100.0
         print(
-            f"{result['module']}: {killed} of {mutants} mutants killed ({score:.1f}%), "
-            f"{result['seconds']} s"
+            f"{result['module']}: {killed} of {mutants} mutants killed, {len(equivalent)} "
+            f"equivalent, {len(survived)} survived: score {killed}/{countable} = {score:.1f}% "
+            f"({result['seconds']} s)"
         )
-        for alive in result["survived"]:  # type: ignore[attr-defined]
-            print(f"  survived: {alive['operator_name']} at line {alive['start_pos'][0]}")
+        for alive in equivalent:
+            print(
+                f"  equivalent: {alive['operator_name']} in {alive['where']}, line "
+                f"{line_of(alive)}: {changed_lines(str(alive['diff']))[1]}"
+            )
+            print(f"    {alive['reason']}")
+        for alive in survived:
+            print(
+                f"  survived: {alive['operator_name']} in {alive['where']}, line {line_of(alive)}"
+            )
             print("    " + str(alive["diff"]).replace("\n", "\n    "))
     if json_path:
         json_path.write_text(json.dumps(results, indent=1), encoding="utf-8")
