@@ -429,6 +429,9 @@ def test_a_python_branch_on_data_names_the_line() -> None:
         (lambda x: x * 2 if x <= 100 else x * 0.0, r"comparison \(<=\)"),
         (lambda x: max(x, x * x), r"comparison \(>\)"),
         (lambda x: x - Value(x.data * 2), r"reading \.data"),
+        # the engine would go on with 2.0; the program would compute x from the inputs
+        (lambda x: (setattr(x, "data", 2.0), x * 3)[1], r"writing \.data"),
+        (lambda x: (setattr(x * 3, "data", 2.0), x)[1], r"writing \.data"),
     ],
 )
 def test_data_dependent_python_raises_while_tracing(fn: Callable[..., Any], what: str) -> None:

@@ -4,7 +4,8 @@ A compiled program runs the Python of the traced function once, on the example s
 turns a traced value into a Python number or bool (``if x.data < 100``, ``float(x)``, ``if x:``,
 ``max(x, y)``) would freeze the example's decision into the program, so while a function is
 traced those uses raise :class:`TraceError` naming the user's line, as ``torch.jit.trace`` warns
-on a tensor turned into a Python bool.
+on a tensor turned into a Python bool. Writing ``.data`` of a traced value raises too: the
+engine would go on with the number written, the program computes the value from the inputs.
 
 Note [guarding Value while tracing]
 ``Value`` is the engine's, and a learner reads it first, so the guard is not written into it:
@@ -103,6 +104,9 @@ def _wrapped_data(original: Any) -> property:
         return original.__get__(self, Value)
 
     def set_(self: Value, data: Any) -> None:
+        # the program computes a traced value from the inputs, whatever was written into it
+        if _traces:
+            _check(self, "writing .data of")
         original.__set__(self, data)
 
     return property(get, set_, doc=getattr(original, "__doc__", None))
