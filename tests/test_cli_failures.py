@@ -206,7 +206,9 @@ def test_two_quick_ctrl_cs_are_one_line_and_leave_nothing(tmp_path: Path, gap: f
     time.sleep(gap)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130
+    # 130, or ended by SIGINT itself, which a shell also reports as 130: under `python -m`,
+    # CPython sometimes ends by re-raising SIGINT once a KeyboardInterrupt has been seen
+    assert process.returncode in (130, -signal.SIGINT)
     assert err == "microgradnet: interrupted\n"
     assert os.listdir(tmp_path) == []
 
