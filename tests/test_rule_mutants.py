@@ -49,11 +49,16 @@ def _args(op: Op) -> Sequence[Any]:
 
 def _points(op: Op, arg: Any) -> Iterator[list[float]]:
     """Points inside every input's range, away from kinks and ties, the inputs all different."""
-    for n in (op.arity,) if op.arity != VARIADIC else (3, 4):
+    # seven inputs: a dot of three weights, three inputs and a bias, where indices that are
+    # right for one or two weights (2 ** n for 2 * n) go wrong
+    for n in (op.arity,) if op.arity != VARIADIC else (3, 4, 7):
         ranges = op.ranges(arg, n)
         for k in range(len(GRID)):
             xs = [
-                _place(ranges[i] if i < len(ranges) else None, GRID[(k + 2 * i) % len(GRID)])
+                _place(
+                    ranges[i] if i < len(ranges) else None,
+                    GRID[(k + 2 * i) % len(GRID)] + 0.15 * (i // 3),  # no two inputs alike
+                )
                 for i in range(n)
             ]
             if any(abs(xs[0] - kink) < MARGIN for kink in op.kinks):

@@ -198,6 +198,49 @@ def test_an_error_in_a_rule_is_named_once_by_its_op() -> None:
     assert gradient_error(Value(1.0) * 2.0, named) is named
 
 
+def _frozen(*data: float) -> list[Value]:
+    leaves = [Value(x) for x in data]
+    for x in leaves:
+        x.requires_grad = False
+    return leaves
+
+
+# Values made only from frozen leaves, through each kind of node (every input of a selecting
+# node also reached another way): a backward() from one is refused, as PyTorch refuses it.
+FROZEN_ONLY: list[tuple[str, Callable[[Value, Value, Value], Value]]] = [
+    ("mul", lambda a, b, c: a * b),
+    ("exp", lambda a, b, c: a.exp()),
+    ("dot", lambda a, b, c: Value.dot([a, b], [b, c], a)),
+    ("clamp", lambda a, b, c: a.clamp(b, c) + b * c),
+    ("max", lambda a, b, c: Value.max([a, b, c]) + a * b * c),
+    ("sum", lambda a, b, c: Value.sum([a, b, c])),
+]
+
+
+@pytest.mark.parametrize(("name", "f"), FROZEN_ONLY, ids=[name for name, _ in FROZEN_ONLY])
+def test_backward_from_a_value_made_only_from_frozen_leaves_is_refused(
+    name: str, f: Callable[[Value, Value, Value], Value]
+) -> None:
+    leaves = _frozen(0.5, -1.0, 1.0)
+    with pytest.raises(RuntimeError, match="does not require a gradient"):
+        f(*leaves).backward()
+    # used in a graph with a trainable leaf: that leaf's gradient is the central difference,
+    # the frozen leaves get none
+    x, point = Value(0.7), [0.7]
+    (f(*leaves) * x).backward()
+    _close([x.grad], _central_differences(lambda v: f(*_frozen(0.5, -1.0, 1.0)) * v, point), name)
+    assert [leaf.grad for leaf in leaves] == [0.0, 0.0, 0.0], name
+
+
+def test_pytorch_refuses_a_backward_from_tensors_that_need_no_gradient() -> None:
+    import torch
+
+    a, b, c = (torch.tensor(v, dtype=torch.float64) for v in (0.5, -1.0, 1.0))
+    for out in (a * b, torch.clamp(a, b, c) + b * c, torch.stack([a, b, c]).max() + a * b * c):
+        with pytest.raises(RuntimeError, match="does not require grad"):
+            out.backward()
+
+
 # ----- hooks against PyTorch -----
 def _tensor(x: float) -> Any:
     import torch  # here, so that the checks above run (and fail) without loading it
@@ -277,6 +320,9 @@ def main() -> None:
             test_create_graph_gives_central_differences_of_the_gradient(*graph, walk)
     test_an_undefined_gradient_is_reported_only_where_it_arrives()
     test_an_error_in_a_rule_is_named_once_by_its_op()
+    for name, f in FROZEN_ONLY:
+        test_backward_from_a_value_made_only_from_frozen_leaves_is_refused(name, f)
+    test_pytorch_refuses_a_backward_from_tensors_that_need_no_gradient()
     test_a_hook_on_an_inner_node_runs_once_with_its_whole_gradient()
     test_grad_runs_no_hook_of_a_leaf_it_does_not_need()
     test_a_number_returned_by_a_hook_stays_a_number_without_create_graph()
