@@ -48,7 +48,7 @@ class TrainingFilm(Callback):
         ValueError: ``X`` is not ``(n, 2)``, or ``every``/``resolution`` is not a positive int.
 
     Example:
-        >>> film = TrainingFilm(X, y, every=5)
+        >>> film = TrainingFilm(X, y, every=5)  # doctest: +SKIP
         >>> fit(model, X, y, loss="hinge", optimizer=opt, epochs=50,
         ...     callbacks=[film])  # doctest: +SKIP
         >>> film.save("training.gif")  # doctest: +SKIP
