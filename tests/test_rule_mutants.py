@@ -49,9 +49,9 @@ def _args(op: Op) -> Sequence[Any]:
 
 def _points(op: Op, arg: Any) -> Iterator[list[float]]:
     """Points inside every input's range, away from kinks and ties, the inputs all different."""
-    # seven inputs: a dot of three weights, three inputs and a bias, where indices that are
-    # right for one or two weights (2 ** n for 2 * n) go wrong
-    for n in (op.arity,) if op.arity != VARIADIC else (3, 4, 7):
+    # five and seven inputs: dots with a bias and two or three weights, where indices that are
+    # right for one or two weights (2 ** n for 2 * n, len & 2 for len % 2) go wrong
+    for n in (op.arity,) if op.arity != VARIADIC else (3, 4, 5, 7):
         ranges = op.ranges(arg, n)
         for k in range(len(GRID)):
             xs = [
@@ -101,6 +101,33 @@ def test_local_derivatives_match_central_differences(op: Op, arg: Any) -> None:
             )
         checked += 1
     assert checked >= 3, f"{op.name}: only {checked} points clear of kinks and ties"
+
+
+# ----- on NumPy arrays (compiled mode): the same numbers, element by element -----
+def _on_arrays(op: Op, points: list[list[float]], arg: Any) -> list[list[float]]:
+    """The rule's local derivatives on arrays holding ``points`` (all of one length), read back
+    point by point."""
+    import numpy as np  # here, so that the float checks run first
+
+    columns = [np.array(column) for column in zip(*points, strict=True)]
+    out = op.evaluate(columns, arg)
+    local = op.local_derivatives(columns, out, arg)
+    return [[float(np.broadcast_to(d, out.shape)[j]) for d in local] for j in range(len(points))]
+
+
+@pytest.mark.parametrize(("op", "arg"), list(_cases()))
+def test_the_rules_on_arrays_match_central_differences(op: Op, arg: Any) -> None:
+    by_length: dict[int, list[list[float]]] = {}
+    for xs in _points(op, arg):
+        by_length.setdefault(len(xs), []).append(xs)
+    for points in by_length.values():
+        for xs, local in zip(points, _on_arrays(op, points, arg), strict=True):
+            numeric = _central_differences(op, xs, arg)
+            for i, (analytic, expected) in enumerate(zip(local, numeric, strict=True)):
+                assert abs(analytic - expected) <= 1e-6 + 1e-6 * abs(expected), (
+                    f"{op.name}(arg={arg}) on arrays at {xs}: d/dx{i} = {analytic}, central "
+                    f"differences give {expected}"
+                )
 
 
 # ----- at ±inf: the derivative's limit -----
@@ -189,6 +216,7 @@ def test_clamp_at_and_beyond_its_bounds_is_pytorchs() -> None:
         expected = [0.0 if t.grad is None else t.grad.item() for t in tensors]
         local = [float(d) for d in op.local_derivatives(list(xs), op.evaluate(list(xs)))]
         assert local == expected, f"clamp{xs}: {local}, PyTorch {expected}"
+        assert _on_arrays(op, [list(xs)], None) == [local], f"clamp{xs} on arrays"
 
 
 def test_hardtanh_at_its_bounds_passes_what_pytorchs_passes_to_x() -> None:
@@ -214,6 +242,7 @@ def test_with_its_bounds_the_wrong_way_round_the_upper_bound_takes_the_gradient(
             f"{name}{tuple(xs)}: {local}"
         )
         assert local == [0.0, 0.0, 1.0], f"{name}{tuple(xs)}: {local}"
+        assert _on_arrays(op, [xs], None) == [local], f"{name}{tuple(xs)} on arrays"
 
 
 def _diagonal_slope(op: Op, xs: list[float]) -> float:
@@ -245,6 +274,7 @@ def test_hardtanh_at_a_tie_passes_the_gradient_to_one_bound_equal_to_its_output(
         out = op.evaluate(xs)
         local = [float(d) for d in op.local_derivatives(xs, out)]
         assert sorted(local) == [0.0, 0.0, 1.0], f"hardtanh{tuple(xs)}: {local}"
+        assert _on_arrays(op, [xs], None) == [local], f"hardtanh{tuple(xs)} on arrays"
         chosen = local.index(1.0)
         assert chosen > 0 and xs[chosen] == out, f"hardtanh{tuple(xs)}: input {chosen}"
         assert sum(local) == pytest.approx(_diagonal_slope(op, xs), abs=1e-9)
@@ -268,6 +298,7 @@ def test_at_a_tie_a_selector_passes_the_gradient_to_exactly_one_input(op: Op) ->
     for xs in ([1.0, 1.0], [2.0, 2.0, 2.0], [0.5, -1.0, 0.5], [-1.0, 3.0, 3.0, -2.0]):
         local = [float(d) for d in op.local_derivatives(xs, op.evaluate(xs))]
         assert sorted(local) == [0.0] * (len(xs) - 1) + [1.0], f"{op.name}{tuple(xs)}: {local}"
+        assert _on_arrays(op, [xs], None) == [local], f"{op.name}{tuple(xs)} on arrays"
         chosen = local.index(1.0)
         assert xs[chosen] == op.evaluate(xs), f"{op.name}{tuple(xs)}: input {chosen} is not it"
 
@@ -279,6 +310,8 @@ def main() -> None:
         test_local_derivatives_match_central_differences(*case.values)
     for case in _UNARY:
         test_at_infinity_a_finite_derivative_is_the_limit_of_the_slope(*case.values)
+    for case in _cases():
+        test_the_rules_on_arrays_match_central_differences(*case.values)
     for op in _SELECTORS:
         test_at_a_tie_a_selector_passes_the_gradient_to_exactly_one_input(op)
     for name in ("clamp", "hardtanh"):
