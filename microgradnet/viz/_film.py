@@ -188,12 +188,15 @@ def animate_training(
 
     Args:
         model: a classifier of 2-D points (one score, class 1 when positive, or logits).
-        X, y: the training data, ``(n, 2)`` points and their labels.
+        X: the training points, ``(n, 2)``.
+        y: their labels.
         path: where to write the film, ``.gif`` or ``.html`` (atomically); ``None`` writes
             nothing (the returned film plays inline in Jupyter).
-        epochs: training epochs; every: epochs between frames (one frame is taken before
-            training, so there are ``1 + epochs // every`` frames).
-        resolution: grid points per axis of the boundary; fps: frames per second.
+        epochs: training epochs.
+        every: epochs between frames (one frame is taken before training, so there are
+            ``1 + epochs // every`` frames).
+        resolution: grid points per axis of the boundary.
+        fps: frames per second.
         **fit_kwargs: passed to :func:`microgradnet.train.fit` (default ``loss="hinge"``,
             ``optimizer=Adam(model.parameters(), lr=0.05)``, ``progress=False``);
             ``callbacks`` are run beside the film.
