@@ -303,6 +303,21 @@ def test_at_a_tie_a_selector_passes_the_gradient_to_exactly_one_input(op: Op) ->
         assert xs[chosen] == op.evaluate(xs), f"{op.name}{tuple(xs)}: input {chosen} is not it"
 
 
+_WITH_A_NAN = ([1.0, math.nan, 2.0], [math.nan, 1.0], [3.0, -1.0, math.nan, 0.5])
+
+
+@pytest.mark.parametrize("op", _SELECTORS, ids=[op.name for op in _SELECTORS])
+def test_a_selector_passes_the_gradient_to_its_nan_input_as_pytorch_does(op: Op) -> None:
+    import torch
+
+    for xs in _WITH_A_NAN:
+        t = torch.tensor(xs, dtype=torch.float64, requires_grad=True)
+        (t.max() if op.name == "max" else t.min()).backward()
+        local = [float(d) for d in op.local_derivatives(xs, op.evaluate(xs))]
+        assert local == t.grad.tolist(), f"{op.name}{tuple(xs)}: {local}, PyTorch {t.grad}"
+        assert _on_arrays(op, [xs], None) == [local], f"{op.name}{tuple(xs)} on arrays"
+
+
 def main() -> None:
     """Every check above without pytest, stopping at the first failure (an exception): the
     mutation script's first stage, where pytest's start-up would cost more than the checks."""
@@ -321,6 +336,8 @@ def main() -> None:
     test_clamp_at_and_beyond_its_bounds_is_pytorchs()
     test_hardtanh_at_its_bounds_passes_what_pytorchs_passes_to_x()
     test_hardtanh_at_a_tie_passes_the_gradient_to_one_bound_equal_to_its_output()
+    for op in _SELECTORS:
+        test_a_selector_passes_the_gradient_to_its_nan_input_as_pytorch_does(op)
 
 
 if __name__ == "__main__":
