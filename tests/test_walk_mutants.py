@@ -198,6 +198,21 @@ def test_an_error_in_a_rule_is_named_once_by_its_op() -> None:
     assert gradient_error(Value(1.0) * 2.0, named) is named
 
 
+def test_a_row_whose_rule_gives_too_few_local_derivatives_is_refused() -> None:
+    # The calling contract: one local derivative per input; PyTorch refuses a Function whose
+    # backward returns too few gradients. Refused wherever the walk calls the rule: a selecting
+    # row's is called while ordering (to find the chosen input), even if no gradient arrives.
+    from microgradnet.engine import apply
+    from microgradnet.ops import VARIADIC, Op, maximum
+
+    short_sum = Op("short_sum", lambda *xs: sum(xs), lambda *xs_out: (1.0,), arity=VARIADIC)
+    short_max = Op("short_max", maximum, lambda *xs_out: (1.0,), arity=VARIADIC, selects=True)
+    for op, scale in ((short_sum, 1.0), (short_max, 1.0), (short_max, 0.0)):
+        x, y = Value(0.5), Value(2.0)
+        with pytest.raises(ValueError):
+            (apply(op, x, y) * scale + x * y).backward()
+
+
 def _frozen(*data: float) -> list[Value]:
     leaves = [Value(x) for x in data]
     for x in leaves:
@@ -320,6 +335,7 @@ def main() -> None:
             test_create_graph_gives_central_differences_of_the_gradient(*graph, walk)
     test_an_undefined_gradient_is_reported_only_where_it_arrives()
     test_an_error_in_a_rule_is_named_once_by_its_op()
+    test_a_row_whose_rule_gives_too_few_local_derivatives_is_refused()
     for name, f in FROZEN_ONLY:
         test_backward_from_a_value_made_only_from_frozen_leaves_is_refused(name, f)
     test_pytorch_refuses_a_backward_from_tensors_that_need_no_gradient()
