@@ -216,3 +216,46 @@ def test_saliency_of_a_chosen_output_matches_the_engine() -> None:
         f.input_gradients(X)
     with pytest.raises(ValueError, match=r"output must be in \[0, 3\)"):
         f.input_gradients(X, output=3)
+
+
+def test_a_layer_read_twice_gets_both_gradients_as_in_pytorch() -> None:
+    # h feeds the next layer, a skip connection and a square: its rows of the gradient store
+    # get three contributions, where a layer read once has its gradient written, not added
+    import torch
+
+    first = Layer(3, 4, activation="relu", seed=0)
+    second = Layer(4, 4, activation="tanh", seed=1)
+
+    def fn(x: list[Value]) -> Value:
+        h = first(x)
+        y = second(h)
+        return Value.sum([a * b + b * b for a, b in zip(y, h, strict=True)])
+
+    X = np.random.default_rng(5).normal(size=(6, 3))
+    parameters = first.parameters() + second.parameters()
+    f = compile(fn, (X[0],), parameters=parameters)
+    _, grads = f.gradients(X, reduction="sum")
+    saliency = f.input_gradients(X)
+
+    def weights(layer: Layer) -> list[torch.Tensor]:
+        w = torch.tensor([[v.data for v in n.w] for n in layer.neurons], dtype=torch.float64)
+        b = torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64)
+        return [w.requires_grad_(), b.requires_grad_()]
+
+    w1, b1, w2, b2 = weights(first) + weights(second)
+    x = torch.tensor(X, requires_grad=True)
+    h = torch.relu(x @ w1.T + b1)
+    y = torch.tanh(h @ w2.T + b2)
+    (y * h + h * h).sum().backward()
+    expected = [
+        g
+        for w, b in ((w1, b1), (w2, b2))
+        for row, bias in zip(w.grad.numpy(), b.grad.numpy(), strict=True)
+        for g in (*row, bias)
+    ]  # model.parameters() order: each neuron's weights, then its bias
+    np.testing.assert_allclose(grads, expected, rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(saliency, x.grad.numpy(), rtol=RTOL, atol=ATOL)
+    # x is read once (its gradient written), h three times (added)
+    assert f._saliency is not None
+    layers = [i for i in f._saliency.instructions if isinstance(i, LayerDot)]
+    assert [i.windows.assign for i in layers] == [True, False]

@@ -18,7 +18,7 @@ for an input its weight, for the bias 1.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -33,10 +33,13 @@ __all__ = [
     "Instruction",
     "KernelInstruction",
     "LayerDot",
+    "Site",
     "Variadic",
 ]
 
 BILINEAR = "bilinear"  # the kind of a dot instruction
+# where a backward pass writes gradients into GB, and which batch slots it writes
+Site: TypeAlias = tuple[Operand | Windows, np.ndarray]
 
 
 class Instruction:
@@ -56,6 +59,11 @@ class Instruction:
 
     def backward(self, S: np.ndarray, B: np.ndarray, GS: np.ndarray, GB: np.ndarray) -> None:
         raise NotImplementedError
+
+    def gradient_sites(self) -> list[Site]:
+        """Where :meth:`backward` writes gradients into ``GB``: each operand (or windows) it
+        scatters into, with the batch slots it writes (Note [assigned gradients])."""
+        return []
 
 
 class KernelInstruction(Instruction):
@@ -123,8 +131,16 @@ class Elementwise(KernelInstruction):
         for operand, local, needed in zip(
             self.operands, self.local_derivatives(), self.needs_grad, strict=True
         ):
-            if needed:
+            if not needed:
+                continue
+            if operand.assign and type(local) is np.ndarray:  # straight into its block of GB
+                np.multiply(local, g, out=GB[operand.index])
+            else:
                 operand.scatter(GS, GB, _times(local, g))
+
+    def gradient_sites(self) -> list[Site]:
+        needed = zip(self.operands, self.needs_grad, strict=True)
+        return [(o, o.batch_slots()) for o, n in needed if n]
 
 
 class Variadic(KernelInstruction):
@@ -169,6 +185,9 @@ class Variadic(KernelInstruction):
         zero = np.zeros(g.shape)
         columns = [zero if p is None else np.broadcast_to(p, g.shape) for p in passed]
         self.operand.scatter(GS, GB, np.stack(columns, axis=1))
+
+    def gradient_sites(self) -> list[Site]:
+        return [(self.operand, self.operand.batch_slots())] if self.any_needed else []
 
     def _to_the_first_equal(self, GB: np.ndarray, g: np.ndarray) -> None:
         """A max-pooling layer's backward: each node's gradient to its first input equal to its
@@ -244,10 +263,15 @@ class LayerDot(Instruction):
         g = GB[self.out].reshape(self.F, -1)
         if need_w:
             self.weights.add_grad(GS, g @ x.T)
-        if need_x:
+        if need_x and self.windows.assign:  # straight into its block of GB
+            np.matmul(w.T, g, out=GB[self.windows.index])
+        elif need_x:
             self.windows.scatter(GB, w.T @ g)
         if need_b and self.bias is not None:
             self.bias.add_grad(GS, g.sum(axis=1, keepdims=True))
+
+    def gradient_sites(self) -> list[Site]:
+        return [(self.windows, self.windows.batch_slots())] if self.needs_grad[1] else []
 
 
 class Dot(Instruction):
@@ -290,3 +314,8 @@ class Dot(Instruction):
             self.x.scatter(GS, GB, wv * gm)
         if need_b and self.b is not None:
             self.b.scatter(GS, GB, g)
+
+    def gradient_sites(self) -> list[Site]:
+        sides = (self.w, self.x, self.b)
+        needed = zip(sides, self.needs_grad, strict=True)
+        return [(o, o.batch_slots()) for o, n in needed if n and o is not None]

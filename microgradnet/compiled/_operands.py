@@ -51,6 +51,7 @@ class Operand:
         self.shape = slots.shape
         self.out_batch = out_batch
         self.repeated = False
+        self.assign = False  # Note [assigned gradients]
         self.index: Any
         if slots.shape == (1,):  # one node of a deep chain: no NumPy call needed
             s = int(slots[0])
@@ -70,9 +71,9 @@ class Operand:
             self.unique = isinstance(self.index, slice) or _unique(slots)
         else:
             self.batch_mask = batch
-            self.batch_slots = slots[batch]
+            self.batch_part = slots[batch]
             self.shared_slots = slots[~batch]
-            self.unique = _unique(self.batch_slots) and _unique(self.shared_slots)
+            self.unique = _unique(self.batch_part) and _unique(self.shared_slots)
 
     @classmethod
     def single(cls, slot: int, batch: bool, out_batch: bool) -> Operand:
@@ -80,9 +81,26 @@ class Operand:
         operand = cls.__new__(cls)
         operand.slots = np.array([slot])
         operand.shape, operand.out_batch, operand.repeated = (1,), out_batch, False
+        operand.assign = False
         operand.all_batch, operand.no_batch = batch, not batch
         operand.index, operand.unique = slice(slot, slot + 1), True
         return operand
+
+    @property
+    def can_assign(self) -> bool:
+        """Whether :meth:`scatter` writes every slot once, into a block (a view) of ``GB``."""
+        return (
+            self.all_batch and self.unique and not self.repeated and isinstance(self.index, slice)
+        )
+
+    def batch_slots(self) -> np.ndarray:
+        """The slots of ``B`` whose gradients :meth:`scatter` writes, one per read."""
+        if self.all_batch:
+            return self.slots if self.slots.ndim == 1 else self.slots.ravel()
+        if self.no_batch:
+            return self.slots[:0].ravel()
+        found: np.ndarray = self.batch_part
+        return found
 
     def gather(self, S: np.ndarray, B: np.ndarray) -> np.ndarray:
         """Values shaped ``shape + (N,)`` (batch), ``+ (1,)`` (shared, batch output) or ``shape``
@@ -94,7 +112,7 @@ class Operand:
             values: np.ndarray = S[self.index]
             return values[..., None] if self.out_batch else values
         full = np.empty((*self.shape, B.shape[1]))
-        full[self.batch_mask] = B[self.batch_slots]
+        full[self.batch_mask] = B[self.batch_part]
         full[~self.batch_mask] = S[self.shared_slots][:, None]
         return full
 
@@ -106,12 +124,14 @@ class Operand:
             c = np.broadcast_to(c, target)
         if self.repeated:
             c = c.sum(axis=0, keepdims=True)
-        if self.all_batch:
+        if self.assign:
+            GB[self.index] = c
+        elif self.all_batch:
             _add(GB, self.index, c, self.unique)
         elif self.no_batch:
             _add(GS, self.index, c.sum(axis=-1) if self.out_batch else c, self.unique)
         else:
-            _add(GB, self.batch_slots, c[self.batch_mask], self.unique)
+            _add(GB, self.batch_part, c[self.batch_mask], self.unique)
             _add(GS, self.shared_slots, c[~self.batch_mask].sum(axis=-1), self.unique)
 
 
@@ -163,6 +183,12 @@ class Windows:
         self.unique = _unique(slots[0]) if self.P == 1 else False
         # each row of a convolution's columns reads P distinct pixels: plain adds, row by row
         self.rows_unique = all(_unique(row) for row in self.columns)
+        self.assign = False  # Note [assigned gradients]
+        self.can_assign = self.unique and isinstance(self.index, slice)
+
+    def batch_slots(self) -> np.ndarray:
+        """The slots of ``B`` whose gradients :meth:`scatter` writes, one per read."""
+        return self.columns.ravel()
 
     def gather(self, B: np.ndarray) -> np.ndarray:
         if self.index is not None:
@@ -172,6 +198,9 @@ class Windows:
         return unfolded.reshape(self.m, -1)
 
     def scatter(self, GB: np.ndarray, g: np.ndarray) -> None:
+        if self.assign:
+            GB[self.index] = g
+            return
         if self.index is not None:
             _add(GB, self.index, g, self.unique)
             return

@@ -10,6 +10,19 @@ can keep views of them (a layer's weights as a matrix). The parameters are its f
 caller either writes them from the ``Value``s before each run (:meth:`load`) or keeps them there
 itself, as compiled training does, updating them in place.
 
+Note [assigned gradients]
+A backward pass adds each contribution into its rows of ``GB``, so ``GB`` starts as zeros. But
+most rows of a network's store get exactly one contribution (a layer's output is read once, by
+its activation; the activation's, once, by the next layer), and the instruction that gives it
+writes a whole block of rows at once. For those, the program lets that instruction write the
+rows (``assign``) rather than add into them, into ``GB`` directly (``np.multiply(..., out=)``,
+``np.matmul(..., out=)``): no zeros to write first, no temporary array, no second pass to add
+it. The plan knows every site that writes gradients and the slots it writes, so this is decided
+once: a site assigns if it writes a block of the store (a view) in one go and every slot it
+writes is written by nobody else (nor seeded as an output); only the rows no site assigns are
+zeroed before each backward pass. Reverse order runs every reader of a value before the
+instruction that computed it, so a row is always written before it is read.
+
 Note [finite in bulk]
 On arrays, an op out of its domain gives NaN or an infinity where the engine raises, and a
 later relu or tanh can squash that into a finite output. Every value a run computes stays in its
@@ -82,6 +95,8 @@ class Program:
         maker = _Maker(trace, layout, self.S, self.GS, of_op)
         self.instructions: list[Instruction] = [maker.instruction(g) for g in layout.groups]
         self.output_slots = [(layout.slot[i], layout.batch[i]) for i in trace.outputs]
+        seeded = [s for s, is_batch in self.output_slots if is_batch]
+        self.zeroed = _assign_gradients(self.instructions, self.n_batch, seeded)
         self.aux_slots = [(layout.slot[i], layout.batch[i]) for i in trace.aux]
         self._output_rows = _batch_rows(self.output_slots)
         self._aux_rows = _batch_rows(self.aux_slots)
@@ -137,7 +152,9 @@ class Program:
         inputs' are its first rows)."""
         GS = self.GS
         GS.fill(0.0)
-        GB = np.zeros_like(B)
+        GB = np.empty_like(B)  # every other row is written before it is read
+        for rows in self.zeroed:
+            GB[rows] = 0.0
         for j, (s, is_batch) in enumerate(self.output_slots):
             if is_batch:
                 GB[s] += seed[:, j]
@@ -166,6 +183,26 @@ class Program:
         if GB is not None:
             finite &= np.isfinite(GB).all(axis=0)
         return None if finite.all() else finite  # a sum that overflowed: all finite after all
+
+
+def _assign_gradients(
+    instructions: list[Instruction], n_batch: int, seeded: list[int]
+) -> list[slice]:
+    """Let every gradient site that alone writes its rows of ``GB`` write them instead of
+    adding into them; returns the blocks of ``GB`` to zero before a backward pass, the rest
+    (Note [assigned gradients])."""
+    sites = [site for instruction in instructions for site in instruction.gradient_sites()]
+    reads = [slots for _, slots in sites]
+    every = np.concatenate([*reads, np.array(seeded, dtype=np.int64)])
+    once = np.bincount(every, minlength=n_batch) == 1
+    written = np.zeros(n_batch, dtype=bool)
+    for target, slots in sites:
+        # a one-row site (a step of a deep chain) gains nothing: left to add, cheaply decided
+        if slots.size > 1 and target.can_assign and once[slots].all():
+            target.assign = True
+            written[slots] = True
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], ~written, [False]]).astype(np.int8)))
+    return [slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def _batch_rows(slots: list[tuple[int, bool]]) -> np.ndarray | slice | None:
