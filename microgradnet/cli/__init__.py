@@ -52,18 +52,38 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         0 on success, 2 after a one-line error on stderr, 130 when interrupted (Ctrl-C), 143
-        when terminated (SIGTERM).
+        when terminated (SIGTERM). Run as the program (``argv`` is ``None``), an interrupted
+        command ends by SIGINT itself, which a shell reports as 130 (Note [ending by SIGINT]).
     """
-    with _signals_stop_the_command(as_program=argv is None):
+    as_program = argv is None
+    with _signals_stop_the_command(as_program=as_program):
         try:
             args = build_parser().parse_args(argv)
             return _run(args)
         except KeyboardInterrupt:
             print("microgradnet: interrupted", file=sys.stderr)
-            return INTERRUPTED
+            status = INTERRUPTED
         except Terminated:
             print("microgradnet: terminated", file=sys.stderr)
             return TERMINATED
+    if as_program and threading.current_thread() is threading.main_thread():
+        _end_by_sigint()
+    return status
+
+
+# Note [ending by SIGINT]
+# A program stopped by Ctrl-C should end by SIGINT, not by exit(130): a shell running it in a
+# loop stops the loop only then. CPython does so itself under `python -m` whenever a
+# KeyboardInterrupt passed through an exec() or eval() of a string on its way out (a dataclass
+# or namedtuple being made by an import, say), even one caught later; otherwise it exits with
+# the status returned. So the status depended on where the Ctrl-C landed. Ending by SIGINT
+# every time, after the clean-up and the one line, makes it one answer, the conventional one.
+def _end_by_sigint() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe, a closed file
+            stream.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.raise_signal(signal.SIGINT)  # ends the process here: delivered to this thread
 
 
 def _run(args: argparse.Namespace) -> int:
