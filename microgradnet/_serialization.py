@@ -63,7 +63,7 @@ def _problem(name: str, raw: object) -> str | None:
     try:
         value = float(raw)
     except (OverflowError, ValueError, TypeError):  # e.g. an integer of 400 digits
-        return f"{_shown(name)} is a {type(raw).__name__} too large for a float"
+        return f"{_shown(name)} is a number too large for a float ({type(raw).__name__})"
     if not math.isfinite(value):
         return f"{_shown(name)} is {value!r}, expected a finite number"
     return None
@@ -143,6 +143,20 @@ def write_state(path: str | os.PathLike[str], module: str, state: Mapping[str, f
     write_text(path, json.dumps(document, indent=1, allow_nan=False) + "\n")
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys; a file naming a parameter twice is damaged.
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _DuplicateKey(f"the key {_shown(key)} appears twice")
+        document[key] = value
+    return document
+
+
 def read_state(path: str | os.PathLike[str]) -> tuple[Mapping[str, Any], str]:
     """The ``parameters`` mapping and the saving module's name from a file written by ``save``.
 
@@ -154,7 +168,9 @@ def read_state(path: str | os.PathLike[str]) -> tuple[Mapping[str, Any], str]:
     with open(where, "rb") as file:
         content = file.read()
     try:
-        document = json.loads(content.decode("utf-8"))
+        document = json.loads(content.decode("utf-8"), object_pairs_hook=_object)
+    except _DuplicateKey as error:
+        raise StateDictError(f"{where}: not a valid state dict ({error})") from None
     except UnicodeDecodeError:
         raise StateDictError(f"{where}: not a text (JSON) file") from None
     except json.JSONDecodeError as error:

@@ -265,6 +265,20 @@ def test_every_malformed_file_is_a_state_dict_error_naming_it(
     assert _snapshot(model) == before
 
 
+@pytest.mark.parametrize("key", ['"layers.0.neurons.0.b"', '"version"'])
+def test_a_file_naming_a_key_twice_is_refused(model: MLP, tmp_path, key: str) -> None:
+    # json.loads would keep the second value silently: the file is damaged, not ambiguous
+    text = _document(model)
+    assert text.count(key + ":") == 1
+    path = tmp_path / "twice.json"
+    path.write_text(text.replace(key + ":", f"{key}: 1.0, {key}:", 1))
+    before = _snapshot(model)
+    with pytest.raises(StateDictError, match="appears twice") as info:
+        model.load(path)
+    assert str(path) in str(info.value)
+    assert _snapshot(model) == before
+
+
 def test_messages_stay_short_whatever_the_file_holds(model: MLP, tmp_path) -> None:
     state = model.state_dict()
     state["k" * 20_000_000] = 1.0  # a 20 MB key
