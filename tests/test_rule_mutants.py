@@ -20,6 +20,7 @@ from microgradnet import ops
 from microgradnet.ops import BUILTIN_OPS, VARIADIC, Op
 
 EPS = 1e-6
+_ROWS_WITHOUT_SYMPY_RULES = {ops.MAX, ops.MIN}
 GRID = (-2.3, -1.1, -0.35, 0.6, 1.7, 2.9)
 MARGIN = 0.1  # from a kink or a tie
 
@@ -127,6 +128,33 @@ def test_the_rules_on_arrays_match_central_differences(op: Op, arg: Any) -> None
                 assert abs(analytic - expected) <= 1e-6 + 1e-6 * abs(expected), (
                     f"{op.name}(arg={arg}) on arrays at {xs}: d/dx{i} = {analytic}, central "
                     f"differences give {expected}"
+                )
+
+
+# ----- on sympy expressions (reference forms): the same numbers where the symbols are put -----
+# max and min are left out: on sympy symbols their rule's x == out compares the expressions'
+# structure, not their values, and gives 0 for every input (ops.py needs an equality that
+# makes a sympy Eq there).
+_SYMPY_CASES = [case for case in _cases() if case.values[0] not in _ROWS_WITHOUT_SYMPY_RULES]
+
+
+@pytest.mark.parametrize(("op", "arg"), _SYMPY_CASES)
+def test_the_rules_on_sympy_symbols_match_central_differences(op: Op, arg: Any) -> None:
+    import sympy as sp
+
+    n_inputs = {len(xs) for xs in _points(op, arg)}
+    for n in n_inputs:
+        symbols = sp.symbols(f"x0:{n}", real=True)
+        constant = None if arg is None else sp.Float(arg)
+        local = op.local_derivatives(list(symbols), op.evaluate(list(symbols), constant), constant)
+        for xs in (xs for xs in _points(op, arg) if len(xs) == n):
+            at = dict(zip(symbols, xs, strict=True))
+            numeric = _central_differences(op, xs, arg)
+            for i, (form, expected) in enumerate(zip(local, numeric, strict=True)):
+                analytic = float(sp.sympify(form).subs(at))
+                assert abs(analytic - expected) <= 1e-6 + 1e-6 * abs(expected), (
+                    f"{op.name}(arg={arg}) on sympy symbols at {xs}: d/dx{i} = {analytic}, "
+                    f"central differences give {expected}"
                 )
 
 
@@ -327,6 +355,8 @@ def main() -> None:
         test_at_infinity_a_finite_derivative_is_the_limit_of_the_slope(*case.values)
     for case in _cases():
         test_the_rules_on_arrays_match_central_differences(*case.values)
+    for case in _SYMPY_CASES:
+        test_the_rules_on_sympy_symbols_match_central_differences(*case.values)
     for op in _SELECTORS:
         test_at_a_tie_a_selector_passes_the_gradient_to_exactly_one_input(op)
     for name in ("clamp", "hardtanh"):

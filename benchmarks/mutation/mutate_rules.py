@@ -19,9 +19,15 @@ found by reading ``ops.py``'s syntax tree, so new rows take part with no change 
     .venv/bin/python benchmarks/mutation/mutate_rules.py --suite existing  # without the
                                                         # tests written to kill rule mutants
 
+A survivor shown to compute what the original computes (``a | b`` as ``a + b`` on two
+comparisons, say) is listed in ``equivalent.toml`` beside this script, by its function and its
+changed line, with the reason: such mutants are not run (``--run-equivalent`` runs them anyway)
+and the score leaves them out, listing them with their reasons. ``REPORT.md`` holds the last
+measured scores.
+
 Needs the ``mutation`` extra (``pip install 'microgradnet[mutation]'``: cosmic-ray). A full run
-takes about an hour on two cores; the report lists every survivor with its diff and ends with
-the score per target.
+takes about half an hour on two idle cores; the report lists every survivor with its diff and
+ends with the score per target.
 """
 
 from __future__ import annotations
