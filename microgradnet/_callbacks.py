@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -16,10 +17,21 @@ __all__ = ["Callback", "EarlyStopping", "History", "as_callbacks", "at_least", "
 
 # ----- argument checks -----
 def at_least(value: object, name: str, minimum: int) -> int:
-    """``value`` as an int, checked to be one and at least ``minimum``."""
+    """``value`` as an int, checked to be one, at least ``minimum`` and a count Python can
+    index with (at most ``sys.maxsize``)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an int >= {minimum}, got {_shown(value)}")
+    if int(value) > sys.maxsize:
+        raise ValueError(f"{name} must be at most {sys.maxsize}, got {_shown(value)}")
     return int(value)
+
+
+def _shown(value: object) -> str:
+    """``value`` for a message, in at most 80 characters."""
+    if isinstance(value, numbers.Integral) and int(value).bit_length() > 128:
+        return "an int of over 38 digits"  # repr() of 5,000 digits raises, of 4,000 is long
+    text = repr(value)
+    return text if len(text) <= 80 else text[:79] + "…"
 
 
 def non_negative(value: object, name: str) -> float:
