@@ -30,6 +30,9 @@ __all__ = ["atomic_file", "check_writable", "write_bytes", "write_text"]
 #   so a target whose name already uses the whole 255 bytes a file system allows still works.
 # * A symlink is followed to the file it points to, which is replaced (what editors do): the link
 #   stays a link. A link to nowhere creates its target.
+# * A target that is there but is not a regular file (a FIFO, /dev/null, a terminal) is written
+#   in place: nothing can be swapped in atomically, and os.replace would put a regular file
+#   where the pipe or the device was (for root, even /dev/null).
 # * A new file gets the permissions open() would give (0o666 less the umask: the temporary file
 #   is created with exactly that mode); a replaced file keeps its own.
 # * Removal on failure: any exception, KeyboardInterrupt included, unwinds through the write and
@@ -101,6 +104,14 @@ def _target(given: str) -> str:
     return target
 
 
+def _is_special(target: str) -> bool:
+    """Whether ``target`` exists and is not a regular file (a FIFO, a device)."""
+    try:
+        return not stat.S_ISREG(os.stat(target).st_mode)
+    except FileNotFoundError:
+        return False
+
+
 _PREFIX, _SUFFIX = ".microgradnet-", ".tmp"
 
 
@@ -148,6 +159,10 @@ def atomic_file(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     temporary: str | None = None
     try:
         target = _target(given)
+        if _is_special(target):
+            with open(target, "wb") as file:
+                yield file
+            return
         with _signals_handled():
             fd, temporary = _create_temporary(os.path.dirname(target))
             with _lock:

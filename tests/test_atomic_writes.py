@@ -12,9 +12,11 @@ import errno
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -162,6 +164,29 @@ def test_writing_through_a_symlink_replaces_its_target(tmp_path: Path, writer: s
     assert link.is_symlink() and os.readlink(link) == os.path.relpath(target, tmp_path)
     assert target.read_bytes() != OLD
     assert sorted(os.listdir(real)) == [target.name]  # the temporary file was beside the target
+
+
+@pytest.mark.parametrize("writer", list(WRITERS))
+def test_a_fifo_is_written_into_not_replaced(tmp_path: Path, writer: str) -> None:
+    # Nothing can be swapped in for a pipe or a device (/dev/null): it is written in place, and
+    # stays what it was. (Tried on a FIFO: replacing /dev/null, as root, would break the machine.)
+    fifo = tmp_path / ("pipe" + _target(tmp_path, writer).suffix)
+    os.mkfifo(fifo)
+    link = tmp_path / ("link" + fifo.suffix)
+    link.symlink_to(fifo.name)
+    read: list[bytes] = []
+    reader = threading.Thread(target=lambda: read.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    try:
+        WRITERS[writer](link)
+    finally:
+        if stat.S_ISFIFO(os.lstat(fifo).st_mode) and not read:
+            with open(fifo, "wb"):  # the writer failed before opening the pipe: free the reader
+                pass
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and link.is_symlink()
+    reader.join(timeout=60)
+    assert read and len(read[0]) > 0
+    assert sorted(os.listdir(tmp_path)) == sorted([fifo.name, link.name])
 
 
 def test_a_link_to_nowhere_creates_its_target_and_a_loop_is_refused(tmp_path: Path) -> None:
