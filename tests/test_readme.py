@@ -16,7 +16,8 @@ def test_readme_has_examples() -> None:
 
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
-def test_readme_example_runs(index: int) -> None:
+def test_readme_example_runs(index: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # an example writing a file writes it here
     namespace: dict[str, object] = {"__name__": f"readme_example_{index}"}
     exec(compile(BLOCKS[index], f"README.md example {index}", "exec"), namespace)
     if "test_my_engine" in namespace:
