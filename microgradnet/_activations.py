@@ -20,12 +20,17 @@ from .engine import Value
 
 __all__ = [
     "ACTIVATIONS",
+    "ELU",
+    "GELU",
     "LEAKY_RELU_SLOPE",
     "Activation",
+    "Hardtanh",
     "Identity",
     "LeakyReLU",
     "ReLU",
+    "SiLU",
     "Sigmoid",
+    "Softsign",
     "Tanh",
     "activation_fn",
 ]
@@ -124,6 +129,41 @@ class LeakyReLU(Activation):
 
     def __init__(self) -> None:
         super().__init__("leaky_relu")
+
+
+class GELU(Activation):
+    """``x Φ(x)`` elementwise, Φ the standard normal CDF (PyTorch's ``GELU()``, erf form)."""
+
+    def __init__(self) -> None:
+        super().__init__("gelu")
+
+
+class SiLU(Activation):
+    """``x * sigmoid(x)`` elementwise (also called swish)."""
+
+    def __init__(self) -> None:
+        super().__init__("silu")
+
+
+class ELU(Activation):
+    """``x`` for ``x > 0``, else ``e ** x - 1``, elementwise (PyTorch's ``ELU()``, alpha 1)."""
+
+    def __init__(self) -> None:
+        super().__init__("elu")
+
+
+class Softsign(Activation):
+    """``x / (1 + |x|)`` elementwise."""
+
+    def __init__(self) -> None:
+        super().__init__("softsign")
+
+
+class Hardtanh(Activation):
+    """``x`` limited to ``[-1, 1]`` elementwise (PyTorch's ``Hardtanh()``)."""
+
+    def __init__(self) -> None:
+        super().__init__("hardtanh")
 
 
 class Identity(Activation):

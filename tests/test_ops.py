@@ -265,3 +265,28 @@ def test_activations_by_name_apply_their_rows(name: str) -> None:
     assert [v.data for v in Activation(name)([0.3, -4.0])] == pytest.approx(
         [NEW_ACTIVATIONS[name](0.3), NEW_ACTIVATIONS[name](-4.0)], rel=1e-12
     )
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [("GELU", "GELU"), ("SiLU", "SiLU"), ("ELU", "ELU"), ("Softsign", "Softsign"),
+     ("Hardtanh", "Hardtanh")],
+)  # fmt: skip
+def test_activation_modules_are_pytorch_s_with_its_defaults(ours: str, theirs: str) -> None:
+    from conftest import require_module
+
+    from microgradnet import _activations
+
+    torch = require_module("torch")
+    module = getattr(_activations, ours)()
+    points = [-3.0, -1.0, -0.2, 0.3, 0.9, 2.5]
+    xs = [Value(x) for x in points]
+    outs = module([xs[:3], xs[3:]])  # nested lists, elementwise
+    t = torch.tensor(points, dtype=torch.float64, requires_grad=True)
+    want = getattr(torch.nn, theirs)()(t)
+    want.sum().backward()
+    flat = [*outs[0], *outs[1]]
+    assert [v.data for v in flat] == pytest.approx(want.tolist(), rel=1e-12, abs=1e-15)
+    Value.sum(flat).backward()
+    assert [x.grad for x in xs] == pytest.approx(t.grad.tolist(), rel=1e-12, abs=1e-15)
+    assert repr(module) == f"{ours}()"
