@@ -213,6 +213,22 @@ def test_a_row_whose_rule_gives_too_few_local_derivatives_is_refused() -> None:
             (apply(op, x, y) * scale + x * y).backward()
 
 
+def test_a_dot_wider_than_the_cached_small_integers_gets_its_gradients() -> None:
+    # 300 weights and inputs, no bias: lengths past 256 are distinct int objects in CPython, so
+    # comparing them by identity instead of value would find a bias that is not there
+    n = 300
+    ws, xs = [0.01 * (i % 7) - 0.02 for i in range(n)], [0.5 - 0.003 * i for i in range(n)]
+
+    def f(w_last: Value, x_last: Value, w_first: Value) -> Value:
+        weights = [w_first, *[Value(w) for w in ws[1:-1]], w_last]
+        return Value.dot(weights, [*[Value(x) for x in xs[:-1]], x_last]) * 2.0
+
+    point = [ws[-1], xs[-1], ws[0]]
+    leaves = _leaves(point)
+    f(*leaves).backward()
+    _close([x.grad for x in leaves], _central_differences(f, point), "a dot of 300")
+
+
 def _frozen(*data: float) -> list[Value]:
     leaves = [Value(x) for x in data]
     for x in leaves:
@@ -336,6 +352,7 @@ def main() -> None:
     test_an_undefined_gradient_is_reported_only_where_it_arrives()
     test_an_error_in_a_rule_is_named_once_by_its_op()
     test_a_row_whose_rule_gives_too_few_local_derivatives_is_refused()
+    test_a_dot_wider_than_the_cached_small_integers_gets_its_gradients()
     for name, f in FROZEN_ONLY:
         test_backward_from_a_value_made_only_from_frozen_leaves_is_refused(name, f)
     test_pytorch_refuses_a_backward_from_tensors_that_need_no_gradient()
