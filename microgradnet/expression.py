@@ -88,7 +88,8 @@ class Function:
 
     A call gives one argument per input of the row (at least one, any number, for a variadic
     row), then the row's constant argument if it has one, which may be left out when the row
-    has an ``arg_default``. The constant must be a number, not depend on a variable.
+    has an ``arg_default``. The constant must be a number, not depend on a variable. The last
+    inputs may be left out when the row has ``input_defaults`` (``hardtanh(x)``).
 
     Attributes:
         op: the row.
@@ -105,7 +106,7 @@ class Function:
     def fewest(self) -> int:
         """The fewest arguments a call may give."""
         needs_constant = self.op.const and self.op.arg_default is None
-        return max(self.op.arity, 1) + int(needs_constant)
+        return max(self.op.arity - len(self.op.input_defaults), 1) + int(needs_constant)
 
     @property
     def most(self) -> int | None:
@@ -116,12 +117,18 @@ class Function:
 
     def call_form(self) -> str:
         """How to call it: ``exp(x)``, ``pow(x, y)``, ``f(x, ...)``,
-        ``leaky_relu(x[, negative_slope=0.01])``."""
+        ``leaky_relu(x[, negative_slope=0.01])``, ``hardtanh(x0[, x1=-1[, x2=1]])``."""
         arity = self.op.arity
         if arity == ops.VARIADIC:
             inputs = ["x", "..."]
         else:
             inputs = ["x", "y"][:arity] if arity <= 2 else [f"x{i}" for i in range(arity)]
+        defaults = self.op.input_defaults
+        if defaults:  # each optional input nested in the one before it
+            first = arity - len(defaults)
+            optional = [f"[, {x}={d:g}" for x, d in zip(inputs[first:], defaults, strict=True)]
+            inputs = [*inputs[: first - 1], inputs[first - 1] + "".join(optional)]
+            inputs[-1] += "]" * len(defaults)
         if self.op.const:
             default = self.op.arg_default
             name = self.op.arg_name
@@ -138,6 +145,8 @@ class Function:
         op = self.op
         n_inputs = op.arity or len(arguments)
         inputs, rest = arguments[:n_inputs], arguments[n_inputs:]
+        if len(inputs) < n_inputs:  # the last inputs left out: the row's input_defaults
+            inputs = (*inputs, *op.input_defaults[len(inputs) - n_inputs :])
         arg: Term | None = None
         if op.const:
             arg = rest[0] if rest else op.arg_default
@@ -275,7 +284,7 @@ class _Builder:
             elif most == fewest:
                 wanted = f"{most} argument{'s' if most > 1 else ''}"
             else:
-                wanted = f"{fewest} or {most} arguments"
+                wanted = f"{fewest} {'or' if most == fewest + 1 else 'to'} {most} arguments"
             raise ExpressionError(
                 f"{name} takes {wanted}, got {len(node.args)}: {self.piece(node)}"
             )

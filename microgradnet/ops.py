@@ -159,6 +159,8 @@ class Op:
         arg_name: what the constant argument is (``"negative_slope"``), for messages and help.
         arg_default: the constant argument when the expression grammar is given none.
         arg_first: the constant is written before the operator (``2 ** x``, not ``x ** 2``).
+        input_defaults: the last inputs' values when a grammar call leaves them out
+            (``hardtanh(x)`` is ``hardtanh(x, -1, 1)``, as PyTorch's).
         function: the op's name as a function of the expression grammar (``exp(x)``,
             ``max(x, y, z)``); ``None`` for an op written with an operator, ``sum`` and ``dot``.
         linear: the local derivatives are constants (add, sub, neg): ``fixed_derivative``
@@ -187,6 +189,7 @@ class Op:
     arg_name: str = "constant"
     arg_default: float | None = None
     arg_first: bool = False
+    input_defaults: tuple[float, ...] = ()
     function: str | None = None
     linear: bool = False
     gates: bool = False
@@ -450,7 +453,7 @@ SOFTSIGN = Op("softsign", lambda x: at_infinity(x, x / (1.0 + abs(x)), -1.0, 1.0
 CLAMP = Op("clamp", _clamp, _d_clamp, arity=3, ties_are_kinks=True, selects=True,
            input_ranges=_BOUNDED, function="clamp")
 HARDTANH = Op("hardtanh", _clamp, _d_hardtanh, arity=3, ties_are_kinks=True, selects=True,
-              input_ranges=_BOUNDED, function="hardtanh")
+              input_ranges=_BOUNDED, input_defaults=(-1.0, 1.0), function="hardtanh")
 
 # ----- fused n-ary nodes -----
 SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)

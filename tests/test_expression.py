@@ -276,6 +276,28 @@ def test_a_constant_argument_that_depends_on_a_variable_is_refused(op):
         parse_expression(f"{op.function}({inputs}, 2 * b)", {"a": 0.5, "b": 0.1})
 
 
+@pytest.mark.parametrize(
+    "op", [op for op in FUNCTION_ROWS if op.input_defaults], ids=lambda op: str(op.function)
+)
+def test_inputs_left_out_take_the_row_s_defaults(op):
+    assert op.function == "hardtanh" and op.input_defaults == (-1.0, 1.0)  # PyTorch's
+    n = op.arity - len(op.input_defaults)
+    spelled = ", ".join(map(repr, op.input_defaults))
+    for a in (-2.5, -0.4, 0.3, 1.7):
+        full, leaves = parse_expression(f"{op.function}(a, {spelled})", {"a": a})
+        full.backward()
+        for given in range(n, op.arity):
+            text = ", ".join(["a", *map(repr, op.input_defaults[: given - n])])
+            short, short_leaves = parse_expression(f"{op.function}({text})", {"a": a})
+            short.backward()
+            assert short.data == full.data and short_leaves["a"].grad == leaves["a"].grad
+        x = Value(a)
+        assert getattr(x, op.function)().data == full.data  # the method's defaults agree
+    assert FUNCTIONS[op.function].call_form() == "hardtanh(x0[, x1=-1[, x2=1]])"
+    with pytest.raises(ExpressionError, match="takes 1 to 3 arguments, got 4"):
+        parse_expression(f"{op.function}(a, a, a, a)", {"a": 0.5})
+
+
 def test_pow_with_a_number_keeps_a_constant_exponent_or_base():
     out, leaves = parse_expression("pow(b, 2)", {"b": -3})
     out.backward()
