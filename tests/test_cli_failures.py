@@ -206,9 +206,9 @@ def test_two_quick_ctrl_cs_are_one_line_and_leave_nothing(tmp_path: Path, gap: f
     time.sleep(gap)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
+    assert err == "microgradnet: interrupted\n"
     # Ended by SIGINT itself, every time (a shell reports 130, and a loop running it stops)
     assert process.returncode == -signal.SIGINT
-    assert err == "microgradnet: interrupted\n"
     assert os.listdir(tmp_path) == []
 
 
@@ -217,8 +217,8 @@ def test_sigterm_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
     process.send_signal(signal.SIGTERM)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 143
     assert err == "microgradnet: terminated\n"
+    assert process.returncode == 143
     assert os.listdir(tmp_path) == []
 
 
