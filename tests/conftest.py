@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import matplotlib
 import pytest
@@ -49,6 +50,19 @@ def require_module(name: str) -> ModuleType:
     if IN_CI:
         return importlib.import_module(name)
     return pytest.importorskip(name)
+
+
+def sympy_number(expression: Any, point: dict[Any, Any]) -> float:
+    """A sympy expression's value at ``point`` as a float. A step's or a spike's argument is
+    evaluated first: sympy leaves ``DiracDelta(tan(1.4 * tanh(2)))`` unevaluated, as it cannot
+    prove the argument nonzero."""
+    sp = require_module("sympy")
+    at_point = expression.xreplace({s: sp.Float(x, 30) for s, x in point.items()})
+    at_point = at_point.replace(
+        lambda node: isinstance(node, sp.DiracDelta | sp.Heaviside),
+        lambda node: node.func(*(sp.N(arg, 30) for arg in node.args)),
+    )
+    return float(sp.N(at_point, 30))
 
 
 def require_dot() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import require_module
+from conftest import require_module, sympy_number
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,8 +32,8 @@ def _sympy_gradients(e: Expression, order: int) -> list:
     point = dict(zip(symbols, e.inputs, strict=True))
     first = [sp.diff(expression, s) for s in symbols]
     if order == 1:
-        return [float(d.evalf(subs=point)) for d in first]
-    return [[float(sp.diff(d, s).evalf(subs=point)) for s in symbols] for d in first]
+        return [sympy_number(d, point) for d in first]
+    return [[sympy_number(sp.diff(d, s), point) for s in symbols] for d in first]
 
 
 @given(expressions(n_inputs=3, max_leaves=8, ops=OPS))

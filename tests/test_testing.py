@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import require_module
+from conftest import require_module, sympy_number
 from hypothesis import find, given, settings
 from hypothesis.errors import InvalidArgument
 
@@ -83,17 +83,6 @@ def _close(a: float, b: float, tol: float) -> bool:
 
 
 # ----- generated expressions are correct -----
-def _at(expression: Any, point: dict[Any, Any]) -> float:
-    """The expression's number at the point. A step's or a spike's argument is evaluated first:
-    sympy leaves ``DiracDelta(tan(1.4 * tanh(2)))`` unevaluated, as it cannot prove it nonzero."""
-    at_point = expression.xreplace(point)
-    at_point = at_point.replace(
-        lambda node: isinstance(node, sp.DiracDelta | sp.Heaviside),
-        lambda node: node.func(*(sp.N(arg, 30) for arg in node.args)),
-    )
-    return float(at_point)
-
-
 @settings(max_examples=200)
 @given(expressions(ops=ALL_OPS, n_inputs=3))
 def test_expressions_pass_gradcheck_at_both_orders(e: Expression) -> None:
@@ -109,13 +98,13 @@ def test_expressions_match_sympy_at_both_orders(e: Expression) -> None:
     point = {s: sp.Float(x, 30) for s, x in zip(symbols, e.inputs, strict=True)}
     xs = [Value(x) for x in e.inputs]
     out = e.fn(*xs)
-    assert _close(out.data, _at(expression, point), 1e-10), str(e)
+    assert _close(out.data, sympy_number(expression, point), 1e-10), str(e)
     firsts = grad(out, xs, create_graph=True)
     for i, s in enumerate(symbols):
         derivative = sp.diff(expression, s)
-        assert _close(firsts[i].data, _at(derivative, point), 1e-9), (str(e), i)
+        assert _close(firsts[i].data, sympy_number(derivative, point), 1e-9), (str(e), i)
         for j, second in enumerate(grad(firsts[i], xs)):
-            want = _at(sp.diff(derivative, symbols[j]), point)
+            want = sympy_number(sp.diff(derivative, symbols[j]), point)
             assert _close(second.data, want, 1e-8), (str(e), i, j)
 
 
@@ -269,7 +258,7 @@ def test_hand_made_rows_are_placed_and_written_as_their_fields_say(e: Expression
     assert _close(_interpret(ast.parse(str(e), mode="eval"), e.inputs), out.data, 1e-12)
     expression, symbols = e.sympy()  # every forward here runs on sympy expressions
     point = {s: sp.Float(x, 30) for s, x in zip(symbols, e.inputs, strict=True)}
-    assert _close(_at(expression, point), out.data, 1e-10), str(e)
+    assert _close(sympy_number(expression, point), out.data, 1e-10), str(e)
 
 
 # Each way of writing an op: infix with a constant on either side, prefix minus, a call with the
