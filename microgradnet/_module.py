@@ -192,8 +192,8 @@ class Module:
             self.load_state_dict(parameters)
         except StateDictError as error:
             raise StateDictError(
-                f"{os.fspath(path)} (saved from a {saved_from}) does not fit this "
-                f"{type(self).__name__}: {error}"
+                f"{os.fspath(path)} (saved from {_article(saved_from)} {saved_from}) does not "
+                f"fit this {type(self).__name__}: {error}"
             ) from None
         return self
 
@@ -332,3 +332,10 @@ def _summary_html(module: Module) -> str:
 def _one_line(module: Module) -> str:
     text = repr(module)
     return text if "\n" not in text else f"{type(module).__name__}({module.extra_repr()})"
+
+
+def _article(noun: str) -> str:
+    """``"an"`` before a vowel, or before an initialism read from a vowel sound (``an MLP``)."""
+    initialism = noun[:2].isupper()
+    vowel_sound = noun[:1].upper() in ("AEIOUFHLMNRSX" if initialism else "AEIOU")
+    return "an" if vowel_sound else "a"

@@ -125,7 +125,10 @@ def summed(values: list[float]) -> tuple[float, float] | None:
         return math.nan, 0.0
     if math.inf in values or -math.inf in values:
         return (math.inf if math.inf in values else -math.inf), 0.0
-    scale = math.fsum(abs(v) for v in values)
+    try:
+        scale = math.fsum(abs(v) for v in values)
+    except OverflowError:  # fsum raises where the exact sum is beyond the floats
+        return None
     return (math.fsum(values), scale) if math.isfinite(scale) else None
 
 

@@ -326,3 +326,12 @@ def test_saving_through_a_symlink_keeps_the_link(model: MLP, tmp_path) -> None:
     model.save(link)
     assert link.is_symlink()
     assert MLP(2, [3, 1], seed=9).load(target).state_dict() == model.state_dict()
+
+
+def test_a_model_of_another_shape_is_named_with_its_class(tmp_path) -> None:
+    path = tmp_path / "m.json"
+    MLP(2, [3, 1], seed=0).save(path)
+    with pytest.raises(
+        StateDictError, match=r"m\.json \(saved from an MLP\) does not fit this MLP"
+    ):
+        MLP(2, [4, 1], seed=0).load(path)
