@@ -55,8 +55,12 @@ def require_module(name: str) -> ModuleType:
 def sympy_number(expression: Any, point: dict[Any, Any]) -> float:
     """A sympy expression's value at ``point`` as a float. A step's or a spike's argument is
     evaluated first: sympy leaves ``DiracDelta(tan(1.4 * tanh(2)))`` unevaluated, as it cannot
-    prove the argument nonzero."""
+    prove the argument nonzero; a derivative sympy left unevaluated is taken over the reals."""
     sp = require_module("sympy")
+    if expression.has(sp.Derivative):  # d sign(u)/dx: sympy takes it only over the reals
+        real = {s: sp.Symbol(s.name, real=True) for s in point}
+        expression = expression.xreplace(real).doit()
+        point = {real[s]: x for s, x in point.items()}
     at_point = expression.xreplace({s: sp.Float(x, 30) for s, x in point.items()})
     at_point = at_point.replace(
         lambda node: isinstance(node, sp.DiracDelta | sp.Heaviside),
