@@ -24,7 +24,7 @@ sp = require_module("sympy")
 
 REL, ABS = 1e-9, 1e-10
 # Every row: its forward runs on tensors as it is (the dual helpers call the tensor's method of
-# the same name), but softplus, through torch.nn.functional.
+# the same name), but softplus (torch.nn.functional's) and sign (torch.sign).
 TORCH_OPS = [op.name for op in BUILTIN_OPS]
 
 
@@ -61,6 +61,14 @@ def _on_tensors(e: Expression) -> Callable[..., Any]:
                 value[node] = torch.tensor(node.data, dtype=torch.float64)
             elif op.name == "softplus":
                 value[node] = torch.nn.functional.softplus(value[node.parents[0]])
+            elif op.name == "sign":  # a tensor (the row's forward gives a step's float)
+                value[node] = torch.sign(value[node.parents[0]])
+            elif op.name == "pow":  # the base is positive here (the generator keeps it so)
+                # torch.pow's gradient in the base is masked to 0 where the exponent is exactly
+                # 0, which loses its derivative in the exponent: an asymmetric Hessian at
+                # (x1 ** 2 + 1) ** tanh(x0), x0 = 0. exp(y log x) has none of that.
+                base, exponent = (value[p] for p in node.parents)
+                value[node] = torch.exp(exponent * torch.log(base))
             else:
                 value[node] = op.evaluate([value[p] for p in node.parents], node.op_arg)
         return value[out]
@@ -72,8 +80,8 @@ def _tensors(xs: Sequence[float]) -> tuple[Any, ...]:
     return tuple(torch.tensor(x, dtype=torch.float64) for x in xs)
 
 
-# sign's forward reads its input's number (a step: its derivative is 0 anyway), which torch
-# warns about on a tensor that requires a gradient.
+# A row that gives a limit at ±inf (gelu, silu) reads its input's number to tell, which torch
+# warns about on a tensor that requires a gradient; the value and graph are the tensor's.
 @pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad")
 @settings(max_examples=40)
 @given(
