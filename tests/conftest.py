@@ -64,7 +64,8 @@ def sympy_number(expression: Any, point: dict[Any, Any]) -> float:
     at_point = expression.xreplace({s: sp.Float(x, 30) for s, x in point.items()})
     at_point = at_point.replace(
         lambda node: isinstance(node, sp.DiracDelta | sp.Heaviside),
-        lambda node: node.func(*(sp.N(arg, 30) for arg in node.args)),
+        # the real part: sympy may evaluate a real atan2 with a stray imaginary 1e-176
+        lambda node: node.func(*(sp.re(sp.N(arg, 30)) for arg in node.args)),
     )
     return float(sp.N(at_point, 30))
 
