@@ -117,11 +117,14 @@ def _walk_watched(
     order, grads = order_and_grads(root)
     notes = hooked_notes()
     hooked = _watched_among(grads, notes)
-    if len(hooked) < len(notes):  # one may lie behind a relu at 0 or a max's loser
-        order, grads = order_and_grads(root, (), prune=False)
-        hooked = _watched_among(grads, notes)
     any_frozen = frozen_ids()
     frozen = _watched_among(grads, any_frozen)
+    # A hooked node may lie behind a relu at 0 or a max's loser; and what lies only behind
+    # frozen leaves can only be told from the whole graph (a max's losers included).
+    if len(hooked) < len(notes) or (frozen and inputs is None):
+        order, grads = order_and_grads(root, (), prune=False)
+        hooked = _watched_among(grads, notes)
+        frozen = _watched_among(grads, any_frozen)
     skip: set[Any] = set()
     if inputs is not None:  # only what leads to an input
         for i, x in enumerate(inputs):

@@ -262,3 +262,36 @@ def test_a_copy_keeps_requires_grad_but_not_hooks_as_in_torch() -> None:
         (copied * 1).backward()
         assert float(copied.grad) == 1.0
     assert copy.copy(Value(2.0, label="x")).label == "x"
+
+
+def _frozen_leaves(*data: float) -> list[Value]:
+    leaves = [Value(x) for x in data]
+    for x in leaves:
+        x.requires_grad = False
+    return leaves
+
+
+@pytest.mark.parametrize("kind", ["max", "clamp", "min"])
+def test_backward_from_a_selection_of_frozen_leaves_is_refused_as_in_pytorch(kind: str) -> None:
+    a, b, c = _frozen_leaves(0.5, -1.0, 1.0)
+    out = {"max": Value.max([a, b, c]), "min": Value.min([a, b, c]), "clamp": a.clamp(b, c)}[kind]
+    assert out.requires_grad is False
+    with pytest.raises(RuntimeError, match="does not require a gradient"):
+        out.backward()
+    ta, tb, tc = (torch.tensor(v, dtype=torch.float64) for v in (0.5, -1.0, 1.0))
+    t_out = {
+        "max": torch.stack([ta, tb, tc]).max(),
+        "min": torch.stack([ta, tb, tc]).min(),
+        "clamp": torch.clamp(ta, tb, tc),
+    }[kind]
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        t_out.backward()
+
+
+def test_a_selection_of_frozen_leaves_inside_a_graph_gets_no_gradient() -> None:
+    a, b, c = _frozen_leaves(0.5, -1.0, 1.0)
+    m = Value.max([a * b, a.exp(), a.clamp(b, c)])
+    x = Value(0.7)
+    (m * x).backward()
+    assert x.grad == m.data
+    assert m.grad == 0.0  # like every value that requires no gradient (PyTorch: grad None)
