@@ -30,6 +30,7 @@ from ._dispatch import backend as _backend
 from ._dispatch import binary as _binary
 from ._dispatch import library as _library
 from ._dispatch import unary as _unary
+from ._select import select
 
 __all__ = [
     "UndefinedGradient",
@@ -42,6 +43,7 @@ __all__ = [
     "cosh",
     "data_of",
     "divide",
+    "equal",
     "erf",
     "exp",
     "exp2",
@@ -211,6 +213,14 @@ def relu(x: Any) -> Any:
     if _backend(x) == "graph":
         return x.relu()
     return where(x < 0.0, 0.0, x)
+
+
+def equal(x: Any, y: Any) -> Any:
+    """``x == y`` as a condition for :func:`where`: a bool on numbers, element by element on
+    arrays, a sympy ``Eq`` on sympy expressions (whose ``==`` compares their structure)."""
+    if _backend(x) == "sympy" or _backend(y) == "sympy":
+        return _library("sympy").Eq(x, y)
+    return x == y
 
 
 def is_nan(x: Any) -> Any:
@@ -401,32 +411,10 @@ def where(condition: Any, if_true: Any, if_false: Any) -> Any:
         return if_true if condition else if_false
     backend = _backend(condition)
     if backend == "numpy":
-        return _select(_library("numpy"), condition, if_true, if_false)
+        return select(_library("numpy"), condition, if_true, if_false)
     if backend == "sympy":
         return _library("sympy").Piecewise((if_true, condition), (if_false, True))
     return if_true if condition else if_false
-
-
-def _select(np: Any, condition: Any, if_true: Any, if_false: Any) -> Any:
-    """``np.where(condition, if_true, if_false)`` to the last bit, without a branch per element.
-
-    Note [a select without branches]
-    np.where picks each element with a branch. On a condition with no pattern (a relu over a
-    layer: about half its inputs negative, at random) the processor guesses wrong half the time,
-    and np.where costs ten times a multiplication. For float64 branches the bits are picked
-    instead, ``f ^ ((t ^ f) & mask)`` with ``mask`` all ones where the condition holds: no
-    branch, and the same floats (NaN, -0.0 and infinities included). Arrays under 8,192
-    elements keep np.where: there the four calls here cost more than the branches."""
-    if condition.dtype == bool and condition.size >= 8192:
-        t, f = np.asarray(if_true), np.asarray(if_false)
-        shape = np.broadcast_shapes(condition.shape, t.shape, f.shape)
-        if t.dtype == f.dtype == np.float64 and shape == condition.shape:
-            mask = condition.astype(np.int64)
-            np.negative(mask, out=mask)  # all ones where the condition holds
-            np.bitwise_and(mask, np.bitwise_xor(t.view(np.int64), f.view(np.int64)), out=mask)
-            np.bitwise_xor(mask, f.view(np.int64), out=mask)
-            return mask.view(np.float64)
-    return np.where(condition, if_true, if_false)
 
 
 def sign(x: Any) -> Any:

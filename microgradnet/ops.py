@@ -53,6 +53,7 @@ from ._dual import (
     cosh,
     data_of,
     divide,
+    equal,
     erf,
     exp,
     exp2,
@@ -96,6 +97,7 @@ __all__ = [
     "cosh",
     "data_of",
     "divide",
+    "equal",
     "erf",
     "exp",
     "exp2",
@@ -267,7 +269,7 @@ def _d_select(*inputs_and_out: Any) -> tuple[Any, ...]:
     locals_ = []
     still_open: Any = 1.0  # 0 once an earlier input took the gradient
     for x in xs:
-        wins = still_open * where((x == out) | is_nan(x), 1.0, 0.0)
+        wins = still_open * where(equal(x, out) | is_nan(x), 1.0, 0.0)
         locals_.append(wins)
         still_open = still_open - wins
     return tuple(locals_)
