@@ -36,8 +36,17 @@ def _torch_activation(torch: ModuleType, name: str) -> Any:
         "tanh": nn.Tanh,
         "sigmoid": nn.Sigmoid,
         "leaky_relu": lambda: nn.LeakyReLU(0.01),
+        "gelu": nn.GELU,  # the erf form, as ours
+        "silu": nn.SiLU,
+        "elu": nn.ELU,
+        "softsign": nn.Softsign,
+        "hardtanh": nn.Hardtanh,
     }
-    return modules[name]() if name in modules else None
+    if name == "linear":
+        return None
+    if name not in modules:
+        raise ValueError(f"to_torch: activation {name!r} has no PyTorch module")
+    return modules[name]()
 
 
 def _layers(model: Module) -> list[Module]:
@@ -96,6 +105,15 @@ def _activation_name(torch: ModuleType, module: Any, index: int) -> str:
         return "sigmoid"
     if isinstance(module, nn.Identity):
         return "linear"
+    if isinstance(module, nn.GELU) and module.approximate == "none":
+        return "gelu"
+    if isinstance(module, nn.ELU) and module.alpha == 1.0:
+        return "elu"
+    if isinstance(module, nn.Hardtanh) and (module.min_val, module.max_val) == (-1.0, 1.0):
+        return "hardtanh"
+    for torch_class, name in ((nn.SiLU, "silu"), (nn.Softsign, "softsign")):
+        if isinstance(module, torch_class):
+            return name
     if isinstance(module, nn.LeakyReLU):
         if module.negative_slope != 0.01:
             raise ValueError(
@@ -105,7 +123,8 @@ def _activation_name(torch: ModuleType, module: Any, index: int) -> str:
         return "leaky_relu"
     raise ValueError(
         f"from_torch: module {index} ({type(module).__name__}) is not supported; expected "
-        "Linear, ReLU, Tanh, Sigmoid, LeakyReLU or Identity"
+        "Linear, ReLU, Tanh, Sigmoid, LeakyReLU(0.01), GELU(), SiLU, ELU(1.0), Softsign, "
+        "Hardtanh(-1, 1) or Identity"
     )
 
 

@@ -24,12 +24,17 @@ from __future__ import annotations
 
 from ._activations import (
     ACTIVATIONS,
+    ELU,
+    GELU,
     LEAKY_RELU_SLOPE,
     Activation,
+    Hardtanh,
     Identity,
     LeakyReLU,
     ReLU,
     Sigmoid,
+    SiLU,
+    Softsign,
     Tanh,
 )
 from ._layers import MLP, Layer, Neuron, Sequential
@@ -38,12 +43,15 @@ from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
 
 __all__ = [
     "ACTIVATIONS",
+    "ELU",
+    "GELU",
     "LEAKY_RELU_SLOPE",
     "MLP",
     "Activation",
     "AvgPool2d",
     "Conv2d",
     "Flatten",
+    "Hardtanh",
     "Identity",
     "Layer",
     "LeakyReLU",
@@ -52,7 +60,9 @@ __all__ = [
     "Neuron",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "Softsign",
     "StateDictError",
     "Tanh",
 ]

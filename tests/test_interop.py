@@ -17,7 +17,15 @@ TOL = 1e-10
 
 @pytest.mark.parametrize(
     ("activation", "output_activation"),
-    [("relu", "linear"), ("tanh", "sigmoid"), ("leaky_relu", "tanh"), ("sigmoid", "relu")],
+    [
+        ("relu", "linear"),
+        ("tanh", "sigmoid"),
+        ("leaky_relu", "tanh"),
+        ("sigmoid", "relu"),
+        ("gelu", "softsign"),
+        ("silu", "hardtanh"),
+        ("elu", "linear"),
+    ],
 )
 def test_mlp_gradients_match_torch_autograd(activation: str, output_activation: str) -> None:
     torch = require_module("torch")
@@ -98,7 +106,7 @@ def test_from_torch_reads_a_torch_built_network() -> None:
 @pytest.mark.parametrize(
     ("build", "words"),
     [
-        (lambda nn: nn.Sequential(nn.Linear(2, 3), nn.GELU()), ["GELU", "not supported"]),
+        (lambda nn: nn.Sequential(nn.Linear(2, 3), nn.Softplus()), ["Softplus", "not supported"]),
         (lambda nn: nn.Sequential(nn.ReLU(), nn.Linear(2, 3)), ["module 0", "follow a Linear"]),
         (lambda nn: nn.Sequential(nn.Linear(2, 3), nn.Linear(4, 1)), ["4 inputs", "gives 3"]),
         (
@@ -139,3 +147,22 @@ def test_without_torch_the_error_says_how_to_install(monkeypatch) -> None:
     for call in (lambda: to_torch(MLP(2, [1], seed=0)), lambda: from_torch(None)):
         with pytest.raises(ImportError, match=r'pip install "microgradnet\[torch\]"'):
             call()
+
+
+@pytest.mark.parametrize("activation", ["gelu", "silu", "elu", "softsign", "hardtanh"])
+def test_round_trip_keeps_the_newer_activations(activation: str) -> None:
+    require_module("torch")
+    model = MLP(2, [3, 1], activation, seed=0)
+    back = from_torch(to_torch(model))
+    assert [layer.activation for layer in back.layers] == [activation, "linear"]
+    x = [0.7, -1.3]
+    assert back(x).data == model(x).data
+
+
+def test_from_torch_refuses_an_activation_with_other_constants() -> None:
+    torch = require_module("torch")
+    nn = torch.nn
+    for module in (nn.GELU(approximate="tanh"), nn.ELU(alpha=0.5), nn.Hardtanh(-2.0, 2.0)):
+        seq = nn.Sequential(nn.Linear(2, 3, dtype=torch.float64), module)
+        with pytest.raises(ValueError, match="is not supported"):
+            from_torch(seq)
