@@ -226,3 +226,33 @@ def test_handlers_are_given_back_after_main(capsys: pytest.CaptureFixture[str]) 
     before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     assert main(["graph", "a*b", "--var", "a=1", "--var", "b=2"]) == 0
     assert {s: signal.getsignal(s) for s in before} == before
+
+
+@pytest.mark.parametrize(
+    ("signum", "status", "line"),
+    [
+        (signal.SIGTERM, 143, "microgradnet: terminated\n"),
+        (signal.SIGINT, 130, "microgradnet: interrupted\n"),
+    ],
+)
+def test_a_signal_turned_into_another_error_still_stops_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    signum: int,
+    status: int,
+    line: str,
+) -> None:
+    # A signal landing in an import of a C extension comes out as that import's own error
+    # ("initialization failed"), not as the exception the handler raised.
+    from microgradnet.cli import _graph
+
+    def run(args: object) -> int:
+        try:
+            signal.raise_signal(signum)
+        except BaseException as error:
+            raise ImportError("numpy._core.multiarray failed to import") from error
+        return 0
+
+    monkeypatch.setattr(_graph, "run", run)
+    assert main(["graph", "a", "--var", "a=1"]) == status
+    assert capsys.readouterr().err == line

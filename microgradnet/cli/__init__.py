@@ -56,16 +56,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         command ends by SIGINT itself, which a shell reports as 130 (Note [ending by SIGINT]).
     """
     as_program = argv is None
-    with _signals_stop_the_command(as_program=as_program):
+    with _signals_stop_the_command(as_program=as_program) as received:
         try:
             args = build_parser().parse_args(argv)
             return _run(args)
-        except KeyboardInterrupt:
-            print("microgradnet: interrupted", file=sys.stderr)
-            status = INTERRUPTED
-        except Terminated:
-            print("microgradnet: terminated", file=sys.stderr)
-            return TERMINATED
+        except BaseException as error:
+            # The signal's exception, or what an import it landed in turned it into (a C
+            # extension's "initialization failed"): either way the command was stopped.
+            interrupted = isinstance(error, KeyboardInterrupt) or received.signal == signal.SIGINT
+            if interrupted:
+                print("microgradnet: interrupted", file=sys.stderr)
+                status = INTERRUPTED
+            elif isinstance(error, Terminated) or received.signal == signal.SIGTERM:
+                print("microgradnet: terminated", file=sys.stderr)
+                return TERMINATED
+            else:
+                raise
     if as_program and threading.current_thread() is threading.main_thread():
         _end_by_sigint()
     return status
@@ -99,34 +105,39 @@ def _run(args: argparse.Namespace) -> int:
     return 2
 
 
+class _Received:
+    """The first stopping signal a command received (``None`` until one comes)."""
+
+    signal: int | None = None
+
+
 @contextlib.contextmanager
-def _signals_stop_the_command(*, as_program: bool) -> Iterator[None]:
+def _signals_stop_the_command(*, as_program: bool) -> Iterator[_Received]:
     """The first Ctrl-C raises KeyboardInterrupt, the first SIGTERM ``Terminated``; later ones
     are ignored, so a second quick Ctrl-C cannot break into the clean-up with a traceback.
 
     Run as the program, the signals stay ignored after an interruption (only the exit is left to
     do); called from Python, the caller's handlers come back.
     """
+    received = _Received()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield received
         return
-    stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        if stopping:
+        if received.signal is not None:
             return
-        stopping = True
+        received.signal = signum
         raise KeyboardInterrupt if signum == signal.SIGINT else Terminated
 
     previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     for number in previous:
         signal.signal(number, stop)
     try:
-        yield
+        yield received
     finally:
         for number, handler in previous.items():
-            if stopping and as_program:
+            if received.signal is not None and as_program:
                 signal.signal(number, signal.SIG_IGN)
             elif handler is not None:
                 signal.signal(number, handler)
