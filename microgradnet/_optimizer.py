@@ -14,6 +14,7 @@ import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ._value_extras import any_frozen
 from .engine import Value
 
 __all__ = ["Optimizer", "non_negative", "parameter_list", "real", "unit_interval"]
@@ -126,8 +127,9 @@ class Optimizer:
         lr = non_negative(self.lr, "lr")
         sign = -1.0 if self.maximize else 1.0
         state = self.state
+        check = any_frozen()  # one look, not one per parameter, when nothing is frozen
         for p in self.params:
-            if getattr(p, "requires_grad", True):
+            if not check or getattr(p, "requires_grad", True):
                 p.data = self._update(p.data, sign * p.grad, state[p], lr)
         return loss
 

@@ -100,6 +100,12 @@ def hooked_notes() -> dict[int, NodeNotes]:
         return {notes.node_id: notes for notes in _hooked}
 
 
+def any_frozen() -> bool:
+    """Whether any value is frozen now: one look, so that a loop over parameters (an
+    optimiser's step, compiled mode's gradients) can skip asking each one in the usual case."""
+    return len(_frozen) > 0
+
+
 def frozen_ids() -> set[int]:
     """The ids of the frozen leaves."""
     with _lock:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._numbers import to_float
+from .._value_extras import any_frozen
 from ..engine import Value
 from ..ops import Op
 from ._inputs import batch_array
@@ -251,8 +252,9 @@ class CompiledFunction:
         """
         total, result = self._seeded(batch, reduction, gradient)
         grads = result.grads[self._grad_index].tolist()
+        check = any_frozen()
         for p, g in zip(self.grad_parameters, grads, strict=True):
-            if getattr(p, "requires_grad", True):
+            if not check or getattr(p, "requires_grad", True):
                 p.grad += g
         if self._has_aux:
             return total, self._shape(result.aux, self._aux_shape)
@@ -272,7 +274,7 @@ class CompiledFunction:
         """
         total, result = self._seeded(batch, reduction, 1.0)
         grads: np.ndarray = result.grads[self._grad_index]
-        for i, p in enumerate(self.grad_parameters):
+        for i, p in enumerate(self.grad_parameters if any_frozen() else ()):
             if not getattr(p, "requires_grad", True):
                 grads[i] = 0.0  # frozen: no gradient
         return total, grads
