@@ -19,10 +19,9 @@ from hypothesis import strategies as st
 
 from .. import ops
 from ..ops import Op
-from ._expressions import _CONSTANTS, Shape, _input_shapes, _shapes_of, _split_extra
+from ._expressions import Shape, _input_shapes, _split_extra, shapes_and_points
 from ._expressions import _with_a_variable as with_a_variable
 from ._tree import KINK_MARGIN, LIMIT, Node, apply_op, bounded, constant, in_domain
-from ._values import values
 
 __all__ = ["WRAPPER_OPS", "Sample", "samples"]
 
@@ -120,15 +119,7 @@ def samples(
         low: smallest input.
         high: largest input.
     """
-    variables = st.tuples(st.just("var"), st.integers(0, n_inputs - 1))
-    constants = st.tuples(st.just("const"), st.sampled_from(_CONSTANTS))
-    leaves = st.one_of(variables, st.one_of(variables, constants))  # 3 in 4 are variables
-
-    def extend(children: st.SearchStrategy[Shape]) -> st.SearchStrategy[Shape]:
-        return st.one_of([_shapes_of(op, children) for op in op_list])
-
-    shapes = extend(st.recursive(leaves, extend, max_leaves=max_leaves))
-    points = st.lists(values(low, high), min_size=n_inputs, max_size=n_inputs).map(tuple)
+    shapes, points = shapes_and_points(op_list, n_inputs, max_leaves, low, high)
 
     @st.composite
     def draw_sample(draw: st.DrawFn) -> Sample:

@@ -131,6 +131,23 @@ def _realize(shape: Shape, inputs: tuple[float, ...]) -> Node:
 
 
 # ----- the strategy -----
+def shapes_and_points(
+    op_list: Sequence[Op], n_inputs: int, max_leaves: int, low: float, high: float
+) -> tuple[st.SearchStrategy[Shape], st.SearchStrategy[tuple[float, ...]]]:
+    """Tree shapes over ``op_list`` (the root always an op: a bare leaf checks nothing) and
+    points of ``n_inputs`` inputs in ``[low, high]``, to be realized into expressions."""
+    variables = st.tuples(st.just("var"), st.integers(0, n_inputs - 1))
+    constants = st.tuples(st.just("const"), st.sampled_from(_CONSTANTS))
+    leaves = st.one_of(variables, st.one_of(variables, constants))  # 3 in 4 are variables
+
+    def extend(children: st.SearchStrategy[Shape]) -> st.SearchStrategy[Shape]:
+        return st.one_of([_shapes_of(op, children) for op in op_list])
+
+    shapes = extend(st.recursive(leaves, extend, max_leaves=max_leaves))
+    points = st.lists(values(low, high), min_size=n_inputs, max_size=n_inputs).map(tuple)
+    return shapes, points
+
+
 def _resolve_ops(chosen: object, include_user_ops: object, who: str) -> list[Op]:
     if not isinstance(include_user_ops, bool):
         raise InvalidArgument(f"{who}: include_user_ops={include_user_ops!r} must be a bool")
@@ -223,16 +240,7 @@ def expressions(
                 f"[-{MAX_INPUT:g}, {MAX_INPUT:g}] for central differences to be meaningful"
             )
         op_list = _resolve_ops(chosen_ops, include_user_ops, who)
-        variables = st.tuples(st.just("var"), st.integers(0, n - 1))
-        constants = st.tuples(st.just("const"), st.sampled_from(_CONSTANTS))
-        leaves = st.one_of(variables, st.one_of(variables, constants))  # 3 in 4 are variables
-
-        def extend(children: st.SearchStrategy[Shape]) -> st.SearchStrategy[Shape]:
-            return st.one_of([_shapes_of(op, children) for op in op_list])
-
-        # The root is always an op: a bare leaf checks nothing.
-        shapes = extend(st.recursive(leaves, extend, max_leaves=leaves_max))
-        points = st.lists(values(low, high), min_size=n, max_size=n).map(tuple)
+        shapes, points = shapes_and_points(op_list, n, leaves_max, low, high)
 
         @st.composite
         def draw_expression(draw: st.DrawFn) -> Expression:
