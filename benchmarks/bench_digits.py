@@ -27,14 +27,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from microgradnet import data, losses
-from microgradnet.cli._train import RECIPES, TrainResult, build_model, train_digits
+from microgradnet.cli._train import RECIPES, build_model, train_digits
 from microgradnet.engine import backward_order
 
 TARGET_ACCURACY = 0.96
@@ -57,36 +56,6 @@ def load() -> str:
         return "load average unknown"
 
 
-def train_compiled(name: str, seed: int, callbacks: list[Any]) -> TrainResult:
-    """``train_digits``'s recipe with ``fit(..., compiled=True)``."""
-    from microgradnet.optim import Adam
-    from microgradnet.schedulers import CosineAnnealingLR
-    from microgradnet.train import evaluate, fit
-
-    recipe = RECIPES[name]
-    X_train, X_test, y_train, y_test = data.load_digits_split(images=recipe.images)
-    model = build_model(name, seed)
-    optimizer = Adam(model.parameters(), lr=recipe.lr)
-    start = time.perf_counter()
-    history = fit(
-        model, X_train, y_train, loss=losses.cross_entropy, optimizer=optimizer,
-        epochs=recipe.epochs, batch_size=recipe.batch_size, seed=seed,
-        scheduler=CosineAnnealingLR(optimizer, T_max=recipe.epochs), progress=False,
-        callbacks=callbacks, compiled=True,
-    )  # fmt: skip
-    seconds = time.perf_counter() - start
-    accuracy = evaluate(model, X_test, y_test)["accuracy"]
-    return TrainResult(
-        model=model,
-        accuracy=accuracy,
-        correct=round(accuracy * len(y_test)),
-        n_test=len(y_test),
-        n_train=len(y_train),
-        seconds=seconds,
-        history=history,
-    )
-
-
 def bench(name: str, seed: int, compiled: bool = False) -> bool:
     recipe = RECIPES[name]
     model = build_model(name, seed)
@@ -105,7 +74,7 @@ def bench(name: str, seed: int, compiled: bool = False) -> bool:
         )
 
     if compiled:
-        result = train_compiled(name, seed, [report])
+        result = train_digits(name, seed=seed, progress=False, callbacks=[report], compiled=True)
         target_seconds = TARGET_SECONDS_COMPILED.get(name, TARGET_SECONDS)
     else:
         result = train_digits(name, seed=seed, progress=False, callbacks=[report])

@@ -94,6 +94,7 @@ def train_digits(
     batch_size: int | None = None,
     progress: bool = True,
     callbacks: Sequence[Any] = (),
+    compiled: bool = False,
 ) -> TrainResult:
     """Train the ``name`` model on the digits' fixed split; returns it and its held-out accuracy.
 
@@ -104,6 +105,7 @@ def train_digits(
         limit: train on the first ``limit`` training images only (a quick try).
         progress: show a progress bar.
         callbacks: passed to :func:`microgradnet.train.fit`.
+        compiled: train with ``fit(..., compiled=True)``.
     """
     from .. import data, losses
     from ..optim import Adam
@@ -130,6 +132,7 @@ def train_digits(
         scheduler=CosineAnnealingLR(optimizer, T_max=max(n_epochs, 1)),
         progress=progress,
         callbacks=callbacks,
+        compiled=compiled,
     )
     seconds = time.perf_counter() - start
     accuracy = evaluate(model, X_test, y_test)["accuracy"]
