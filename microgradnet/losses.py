@@ -153,7 +153,9 @@ def _number(x: Any, what: str) -> float:
 
 
 def _mean(terms: list[Value]) -> Value:
-    return Value.sum(terms) / len(terms)
+    # One term is its own mean: no sum node and no division by 1 (compiled mode traces a loss
+    # over a batch of one sample, so every compiled step would run both).
+    return terms[0] if len(terms) == 1 else Value.sum(terms) / len(terms)
 
 
 @declare_loss(predictions="estimates")
@@ -165,7 +167,8 @@ def mse(predictions: Any, targets: Any) -> Value:
     """
     ps, ts = _pair(predictions, targets, ("predictions", "targets"), "mse")
     diffs = [p - t if isinstance(p, Value) else Value(p) - t for p, t in zip(ps, ts, strict=True)]
-    return Value.dot(diffs, diffs) / len(diffs)
+    total = Value.dot(diffs, diffs)
+    return total if len(diffs) == 1 else total / len(diffs)
 
 
 @declare_loss(predictions="probabilities")
