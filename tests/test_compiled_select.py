@@ -37,3 +37,16 @@ def test_relu_and_its_derivative_on_a_layer_are_numpys() -> None:
     derivative = where(x <= 0.0, 0.0, 1.0)
     assert np.array_equal(relu.view(np.int64), np.where(x < 0.0, 0.0, x).view(np.int64))
     assert np.array_equal(derivative, np.where(x <= 0.0, 0.0, 1.0))
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (10, 1), (3, 7), (128, 512)])
+def test_a_select_of_ones_and_zeros_is_numpys_at_every_size(shape: tuple[int, ...]) -> None:
+    # Note [ones and zeros]: the condition itself as floats, -0.0 branches kept apart
+    x = np.random.default_rng(3).standard_normal(shape)
+    x.ravel()[: min(x.size, len(SPECIAL))] = SPECIAL[: x.size]
+    for condition in (np.asarray(x <= 0.0), np.asarray(x > 0.0)):
+        for if_true, if_false in [(0.0, 1.0), (1.0, 0.0), (-0.0, 1.0), (1.0, -0.0), (2.0, 0.0)]:
+            found = where(condition, if_true, if_false)
+            expected = np.where(condition, if_true, if_false)
+            assert found.dtype == expected.dtype and found.shape == expected.shape
+            assert np.array_equal(found.view(np.int64), expected.view(np.int64))
