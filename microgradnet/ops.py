@@ -175,6 +175,8 @@ class Op:
         bilinear: a product whose local derivative for each factor is the other factor:
             ``x * y``, or a variadic ``Σ wᵢ·xᵢ`` over its first and second halves of inputs plus
             an optional last input, a bias (d/dwᵢ = xᵢ, d/dxᵢ = wᵢ, d/db = 1).
+        numpy_reduction: a variadic op that is, on NumPy arrays, this ufunc's ``reduce`` over its
+            inputs (max: ``"maximum"``): compiled mode then reduces them in one call.
     """
 
     name: str
@@ -197,6 +199,7 @@ class Op:
     gates: bool = False
     selects: bool = False
     bilinear: bool = False
+    numpy_reduction: str | None = None
     local_derivatives: Callable[..., tuple[Any, ...]] = field(init=False, repr=False)
     fixed_derivative: Any = field(init=False, default=None, repr=False)
     passes_gradient_on: bool = field(init=False, default=False, repr=False)
@@ -460,9 +463,9 @@ HARDTANH = Op("hardtanh", _clamp, _d_hardtanh, arity=3, ties_are_kinks=True, sel
 # ----- fused n-ary nodes -----
 SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)
 MAX = Op("max", maximum, _d_select, "max", VARIADIC, ties_are_kinks=True, selects=True,
-         function="max")
+         function="max", numpy_reduction="maximum")
 MIN = Op("min", minimum, _d_select, "min", VARIADIC, ties_are_kinks=True, selects=True,
-         input_ranges=_APART, function="min")
+         input_ranges=_APART, function="min", numpy_reduction="minimum")
 # dot(w..., x..., b): a neuron's weighted sum w·x + b as one node (the bias is optional).
 DOT = Op("dot", _dot, _d_dot, "w·x + b", VARIADIC, bilinear=True)
 # fmt: on

@@ -495,6 +495,19 @@ def test_relu_selection_is_not_a_structure_change() -> None:
     close(f(np.array([-1.0, 2.0])), [1.0, 4.0])
 
 
+@pytest.mark.parametrize("n", [40, 700])  # the first input equal to the output found two ways
+def test_max_over_windows_with_ties_gives_each_gradient_to_the_first_maximum(n: int) -> None:
+    w = [Value(1.0), Value(-1.0)]  # weights of 1 and -1 tie their products with the others
+
+    def pooled(x: list[Value]) -> Value:
+        windows = [Value.max([x[i] * w[0], x[i + 1], x[i + 2], x[i + 3] * w[1]]) for i in (0, 4)]
+        return windows[0] * w[0] + Value.min(windows) * w[1]
+
+    rng = np.random.default_rng(n)
+    X = rng.integers(-1, 2, size=(n, 8)).astype(float)  # many ties, some of all four inputs
+    assert_matches(pooled, [X], w)
+
+
 # ----- bad input -----
 def test_bad_inputs_get_clear_errors() -> None:
     w = Value(0.5)

@@ -144,6 +144,19 @@ def test_the_flags_hold(op: Op) -> None:
             assert sorted(local) == [0.0] * (len(local) - 1) + [1.0]
 
 
+@pytest.mark.parametrize("op", [op for op in BUILTIN_OPS if op.numpy_reduction], ids=str)
+def test_a_named_numpy_reduction_is_the_rows_forward(op: Op) -> None:
+    assert op.arity == VARIADIC and op.numpy_reduction is not None
+    reduction = getattr(np, op.numpy_reduction).reduce
+    rng = np.random.default_rng(0)
+    for m, shape in [(1, (5,)), (2, (3, 4)), (4, (72, 1)), (10, (1, 1)), (6, (2, 512))]:
+        values = rng.integers(-3, 4, size=(m, *shape)).astype(float)  # ties
+        values.ravel()[:6] = [np.nan, np.inf, -np.inf, -0.0, 0.0, 1e308][: values.size]
+        expected = op.evaluate(list(values))
+        found = reduction(values, axis=0)
+        np.testing.assert_array_equal(found, expected)  # NaN where NaN
+
+
 def test_gating_rows_are_checked_where_their_output_is_zero() -> None:
     (relu,) = [op for op in BUILTIN_OPS if op.gates]
     assert relu.evaluate([-1.0]) == 0.0 and relu.local_derivatives([-1.0], 0.0) == (0.0,)

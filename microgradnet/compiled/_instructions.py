@@ -144,8 +144,9 @@ class Elementwise(KernelInstruction):
 
 
 class Variadic(KernelInstruction):
-    """``k`` nodes of a variadic op with ``m`` inputs each: one ``(k, m)`` operand, whose columns
-    are the op's inputs."""
+    """``k`` nodes of a variadic op with ``m`` inputs each: one ``(m, k)`` operand, input-major,
+    so that input ``j`` of every node is one contiguous block ``values[j]`` of ``(k, N)`` and a
+    reduction over the inputs runs along the first axis."""
 
     def __init__(
         self,
@@ -159,14 +160,20 @@ class Variadic(KernelInstruction):
     ) -> None:
         super().__init__(op, arg, kernel, out, out_batch, needs_grad)
         self.operand = operand
+        self.values = np.empty(0)
 
     def forward(self, S: np.ndarray, B: np.ndarray) -> None:
         values = self.operand.gather(S, B)
-        xs = [values[:, j] for j in range(values.shape[1])]
-        out = self.kernel.forward(xs, self.arg)
+        reduce = self.kernel.reduce
+        out = reduce(values, axis=0) if reduce else self.kernel.forward(list(values), self.arg)
         (B if self.out_batch else S)[self.out] = out
-        self.saved = (xs, out)
         self.values = values
+        self.saved = ([], out)  # the inputs, listed only if a rule needs them (local_derivatives)
+
+    def local_derivatives(self) -> tuple[Any, ...]:
+        if self.fixed is None and not self.saved[0]:
+            self.saved = (list(self.values), self.saved[1])
+        return super().local_derivatives()
 
     def backward(self, S: np.ndarray, B: np.ndarray, GS: np.ndarray, GB: np.ndarray) -> None:
         if not self.any_needed:
@@ -180,11 +187,11 @@ class Variadic(KernelInstruction):
             for local, needed in zip(self.local_derivatives(), self.needs_grad, strict=True)
         ]
         if all(p is g for p in passed):  # every local derivative is 1 (a sum): g for each input
-            self.operand.scatter(GS, GB, g[:, None])
+            self.operand.scatter(GS, GB, g[None])
             return
         zero = np.zeros(g.shape)
         columns = [zero if p is None else np.broadcast_to(p, g.shape) for p in passed]
-        self.operand.scatter(GS, GB, np.stack(columns, axis=1))
+        self.operand.scatter(GS, GB, np.stack(columns))
 
     def gradient_sites(self) -> list[Site]:
         return [(self.operand, self.operand.batch_slots())] if self.any_needed else []
@@ -193,9 +200,10 @@ class Variadic(KernelInstruction):
         """A max-pooling layer's backward: each node's gradient to its first input equal to its
         output, found in one pass (``Kernel.first_equal``). A sample holding NaN, where no input
         equals the output, goes to the engine anyway."""
-        _, out = self.saved
-        chosen = _first_true(self.values == out[:, None, :])  # (k, N): the first equal
-        slots = self.operand.slots[np.arange(len(chosen))[:, None], chosen]
+        out = self.saved[1]
+        chosen = _first_true(self.values == out)  # (k, N): the first input equal to the output
+        k = chosen.shape[0]
+        slots = self.operand.slots[chosen, np.arange(k)[:, None]]
         flat = slots * GB.shape[1] + np.arange(GB.shape[1])
         store = GB.reshape(-1)  # a view: GB is contiguous
         if self.operand.unique:
@@ -205,24 +213,26 @@ class Variadic(KernelInstruction):
 
 
 _FIRST_BIT: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+_ARGMAX_BELOW = 1024  # elements: below this, argmax's smaller fixed cost wins
 
 
 def _first_true(found: np.ndarray) -> np.ndarray:
-    """For each ``[i, :, n]`` of a ``(k, m, N)`` bool array, the index of its first ``True``.
+    """For each ``[:, i, n]`` of an ``(m, k, N)`` bool array, the index of its first ``True``.
 
-    ``argmax`` along a short middle axis costs about as much per element as a Python loop
-    would; reading the ``m`` bools as the bits of a number and looking its first bit up in a
-    table of ``2**m`` entries is four times faster, for ``m`` up to 16 (a pooling window)."""
-    m = found.shape[1]
-    if m > 16:
-        chosen: np.ndarray = found.argmax(axis=1)
+    ``argmax`` along the first axis costs about as much per element as a Python loop would;
+    reading the ``m`` bools as the bits of a number and looking its first bit up in a table of
+    ``2**m`` entries is several times faster, for ``m`` up to 16 (a pooling window), once the
+    array is large enough to pay for the extra calls."""
+    m = found.shape[0]
+    if m > 16 or found.size < _ARGMAX_BELOW:
+        chosen: np.ndarray = found.argmax(axis=0)
         return chosen
     if m not in _FIRST_BIT:
-        weights = (1 << np.arange(m - 1, -1, -1)).astype(np.uint16)[:, None]
+        weights = (1 << np.arange(m - 1, -1, -1)).astype(np.uint16)[:, None, None]
         table = np.array([m - code.bit_length() for code in range(1 << m)]) % m
         _FIRST_BIT[m] = (weights, table)
     weights, table = _FIRST_BIT[m]
-    code = (found.view(np.uint8) * weights).sum(axis=1, dtype=np.uint16)
+    code = (found.view(np.uint8) * weights).sum(axis=0, dtype=np.uint16)
     first: np.ndarray = table[code]
     return first
 

@@ -64,6 +64,8 @@ class Kernel:
             to the output and 0 for every other (max, min), as checked at the traced points: a
             pooling layer's backward then finds that input in one pass instead of running the
             rule once per input.
+        reduce: for a vectorised row with a ``numpy_reduction``, ``reduce(values, axis)``: the
+            forward over all the inputs stacked along ``axis``, in one call.
     """
 
     forward: Forward
@@ -71,6 +73,7 @@ class Kernel:
     forward_kind: str
     derivative_kind: str
     first_equal: bool = False
+    reduce: Callable[..., Any] | None = None
 
     @property
     def kind(self) -> str:
@@ -100,12 +103,15 @@ def kernel_for(op: Op, points: Callable[[], Sequence[Point]]) -> Kernel:
             _selects_first_equal(op, traced),
         )
     forward_kind, derivative_kind, first_equal = kinds
+    vectorised = forward_kind == VECTORISED
+    reduction = op.numpy_reduction if vectorised else None
     return Kernel(
-        op.evaluate if forward_kind == VECTORISED else _forward_per_element(op),
+        op.evaluate if vectorised else _forward_per_element(op),
         op.local_derivatives if derivative_kind == VECTORISED else _derivative_per_element(op),
         forward_kind,
         derivative_kind,
         first_equal,
+        getattr(np, reduction).reduce if reduction else None,
     )
 
 

@@ -258,8 +258,8 @@ class _Maker:
         kernel = self.kernel(op)
         n_inputs = slots.shape[1]
         needs_grad = [bool(b) for b in np.atleast_1d(needs.any(axis=0))]
-        if op.arity == VARIADIC:
-            operand = Operand(slots, kinds, out_batch)
+        if op.arity == VARIADIC:  # input-major: input j of every node is one block
+            operand = Operand(slots.T.copy(), kinds.T.copy(), out_batch)
             return Variadic(op, arg, kernel, operand, out, out_batch, needs_grad)
         operands = [Operand(slots[:, j], kinds[:, j], out_batch) for j in range(n_inputs)]
         return Elementwise(op, arg, kernel, operands, out, out_batch, needs_grad)
