@@ -175,8 +175,9 @@ class Op:
         bilinear: a product whose local derivative for each factor is the other factor:
             ``x * y``, or a variadic ``Σ wᵢ·xᵢ`` over its first and second halves of inputs plus
             an optional last input, a bias (d/dwᵢ = xᵢ, d/dxᵢ = wᵢ, d/db = 1).
-        numpy_reduction: a variadic op that is, on NumPy arrays, this ufunc's ``reduce`` over its
-            inputs (max: ``"maximum"``): compiled mode then reduces them in one call.
+        numpy_reduction: a variadic op that is this NumPy ufunc's ``reduce`` (max: "maximum").
+        nonexpansive: finite inputs give a finite output and local derivatives of at most 1 in
+            size (relu, tanh, max): compiled mode's finite check skips what such nodes write.
     """
 
     name: str
@@ -200,6 +201,7 @@ class Op:
     selects: bool = False
     bilinear: bool = False
     numpy_reduction: str | None = None
+    nonexpansive: bool = False
     local_derivatives: Callable[..., tuple[Any, ...]] = field(init=False, repr=False)
     fixed_derivative: Any = field(init=False, default=None, repr=False)
     passes_gradient_on: bool = field(init=False, default=False, repr=False)
@@ -379,9 +381,8 @@ def _d_hardtanh(x: Any, low: Any, high: Any, out: Any) -> tuple[Any, Any, Any]:
 
 
 _POSITIVE = (0.0, math.inf)
-# Where test generators keep the inputs of min and the bounds of clamp: apart, for their
-# tie-breaking lifts the largest input clear of the next one, which cannot untie the smallest
-# two (min) or x and a low bound.
+# Test generators keep min's inputs and clamp's bounds apart: their tie-breaking lifts the
+# largest input clear of the next, which cannot untie the smallest two (min) or x and a low bound.
 _APART = ((-0.75, -0.45), (0.25, 0.37), (1.21, 1.37))
 _BOUNDED = (None, _APART[1], _APART[2])  # clamp(x, low, high): x anywhere
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -394,7 +395,7 @@ MUL = Op("mul", operator.mul, lambda x, y, out: (y, x), "*", 2, bilinear=True)
 DIV = Op("div", divide, lambda x, y, out: (1.0 / y, -out / y), "/", 2,
          input_ranges=(None, _POSITIVE))
 POW = Op("pow", power, _d_pow, "**", 2, input_ranges=(_POSITIVE, MODERATE), function="pow")
-NEG = Op("neg", operator.neg, lambda x, out: -1.0, "-", linear=True)
+NEG = Op("neg", operator.neg, lambda x, out: -1.0, "-", linear=True, nonexpansive=True)
 # x ** c and c ** x: a plain-number operand is a constant, not a node.
 POW_CONST = Op("pow_const", power, lambda x, out, c: power_derivative(x, c), "**", const=True,
                input_ranges=_pow_const_ranges, arg_examples=(2.0, 3.0, -1.0, 0.5, 1.5, -0.5),
@@ -407,10 +408,10 @@ RPOW = Op("rpow", lambda x, c: power(c, x, "rpow"),
 EXP = Op("exp", exp, lambda x, out: out, input_ranges=(MODERATE,), function="exp")
 LOG = Op("log", log, lambda x, out: 1.0 / x, domain=_POSITIVE, function="log")
 SQRT = Op("sqrt", sqrt, lambda x, out: 0.5 / out, domain=_POSITIVE, function="sqrt")
-SIN = Op("sin", sin, lambda x, out: cos(x), function="sin")
-COS = Op("cos", cos, lambda x, out: -sin(x), function="cos")
-ABS = Op("abs", abs, lambda x, out: sign(x), kinks=(0.0,), function="abs")
-SIGN = Op("sign", sign, lambda x, out: 0.0, kinks=(0.0,), function="sign")
+SIN = Op("sin", sin, lambda x, out: cos(x), function="sin", nonexpansive=True)
+COS = Op("cos", cos, lambda x, out: -sin(x), function="cos", nonexpansive=True)
+ABS = Op("abs", abs, lambda x, out: sign(x), kinks=(0.0,), function="abs", nonexpansive=True)
+SIGN = Op("sign", sign, lambda x, out: 0.0, kinks=(0.0,), function="sign", nonexpansive=True)
 TAN = Op("tan", tan, lambda x, out: 1.0 + out * out, domain=(-math.pi / 2, math.pi / 2),
          function="tan")
 SINH = Op("sinh", sinh, lambda x, out: cosh(x), input_ranges=(MODERATE,), function="sinh")
@@ -420,7 +421,8 @@ ARCSIN = Op("arcsin", arcsin, lambda x, out: 1.0 / sqrt((1.0 - x) * (1.0 + x)),
             domain=(-1.0, 1.0), function="arcsin")
 ARCCOS = Op("arccos", arccos, lambda x, out: -1.0 / sqrt((1.0 - x) * (1.0 + x)),
             domain=(-1.0, 1.0), function="arccos")
-ARCTAN = Op("arctan", arctan, lambda x, out: 1.0 / (1.0 + x * x), function="arctan")
+ARCTAN = Op("arctan", arctan, lambda x, out: 1.0 / (1.0 + x * x), function="arctan",
+            nonexpansive=True)
 ARCTAN2 = Op("arctan2", arctan2, _d_arctan2, arity=2, input_ranges=(None, _POSITIVE),
              function="arctan2")  # arctan2(y, x); x > 0 keeps generators off the branch cut
 HYPOT = Op("hypot", hypot, lambda x, y, out: (divide(x, out), divide(y, out)), arity=2,
@@ -434,11 +436,13 @@ EXP2 = Op("exp2", exp2, lambda x, out: out * _LN2, input_ranges=(MODERATE,), fun
 ERF = Op("erf", erf, lambda x, out: 2.0 / math.sqrt(math.pi) * exp(-x * x), function="erf")
 
 # ----- activations -----
-TANH = Op("tanh", tanh, lambda x, out: 1.0 - out * out, function="tanh")
-SIGMOID = Op("sigmoid", sigmoid, lambda x, out: out * (1.0 - out), function="sigmoid")
-SOFTPLUS = Op("softplus", softplus, lambda x, out: sigmoid(x), function="softplus")
+TANH = Op("tanh", tanh, lambda x, out: 1.0 - out * out, function="tanh", nonexpansive=True)
+SIGMOID = Op("sigmoid", sigmoid, lambda x, out: out * (1.0 - out), function="sigmoid",
+             nonexpansive=True)
+SOFTPLUS = Op("softplus", softplus, lambda x, out: sigmoid(x), function="softplus",
+              nonexpansive=True)
 RELU = Op("relu", relu, lambda x, out: where(x <= 0.0, 0.0, 1.0), kinks=(0.0,), gates=True,
-          function="relu")  # 1 at NaN, as PyTorch's
+          function="relu", nonexpansive=True)  # 1 at NaN, as PyTorch's
 LEAKY_RELU = Op("leaky_relu", lambda x, slope: where(x > 0.0, x, slope * x),
                 lambda x, out, slope: where(x > 0.0, 1.0, slope), const=True, kinks=(0.0,),
                 arg_examples=(0.01, 0.1, 0.2), arg_name="negative_slope", arg_default=0.01,
@@ -452,20 +456,21 @@ ELU = Op("elu", lambda x, alpha: where(x > 0.0, x, alpha * expm1(minimum(x, 0.0)
          arg_examples=(1.0, 0.5, 2.0), arg_name="alpha", arg_default=1.0, function="elu")
 # The second derivative of softsign jumps at 0: a kink for second-order checks.
 SOFTSIGN = Op("softsign", lambda x: at_infinity(x, x / (1.0 + abs(x)), -1.0, 1.0), _d_softsign,
-              kinks=(0.0,), function="softsign")
+              kinks=(0.0,), function="softsign", nonexpansive=True)
 # clamp(x, low, high) and hardtanh(x, low, high): the bounds are inputs, as torch.clamp's
 # tensor bounds (a number becomes a constant leaf, as the 2 of x * 2 does).
 CLAMP = Op("clamp", _clamp, _d_clamp, arity=3, ties_are_kinks=True, selects=True,
-           input_ranges=_BOUNDED, function="clamp")
+           input_ranges=_BOUNDED, function="clamp", nonexpansive=True)
 HARDTANH = Op("hardtanh", _clamp, _d_hardtanh, arity=3, ties_are_kinks=True, selects=True,
-              input_ranges=_BOUNDED, input_defaults=(-1.0, 1.0), function="hardtanh")
+              input_ranges=_BOUNDED, input_defaults=(-1.0, 1.0), function="hardtanh",
+              nonexpansive=True)
 
 # ----- fused n-ary nodes -----
 SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)
 MAX = Op("max", maximum, _d_select, "max", VARIADIC, ties_are_kinks=True, selects=True,
-         function="max", numpy_reduction="maximum")
+         function="max", numpy_reduction="maximum", nonexpansive=True)
 MIN = Op("min", minimum, _d_select, "min", VARIADIC, ties_are_kinks=True, selects=True,
-         input_ranges=_APART, function="min", numpy_reduction="minimum")
+         input_ranges=_APART, function="min", numpy_reduction="minimum", nonexpansive=True)
 # dot(w..., x..., b): a neuron's weighted sum w·x + b as one node (the bias is optional).
 DOT = Op("dot", _dot, _d_dot, "w·x + b", VARIADIC, bilinear=True)
 # fmt: on
@@ -475,8 +480,7 @@ BUILTIN_OPS: tuple[Op, ...] = (
     EXP, LOG, SQRT, SIN, COS, ABS, SIGN, TAN, SINH, COSH, ARCSIN, ARCCOS, ARCTAN, ARCTAN2, HYPOT,
     LOG1P, EXPM1, LOG2, LOG10, EXP2, ERF,
     TANH, SIGMOID, SOFTPLUS, RELU, LEAKY_RELU, GELU, GELU_TANH, SILU, ELU, SOFTSIGN, CLAMP,
-    HARDTANH,
-    SUM, MAX, MIN, DOT,
+    HARDTANH, SUM, MAX, MIN, DOT,
 )  # fmt: skip
 
 # Weak references: an op defined inside a function (a test's deliberately wrong op, say) leaves

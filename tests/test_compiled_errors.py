@@ -59,6 +59,25 @@ def test_a_squashed_domain_error_is_the_engines_naming_the_sample(case: str) -> 
     assert w.grad == 0.0  # a backward that raises changes no .grad
 
 
+def test_the_finite_check_reads_past_what_nonexpansive_ops_write() -> None:
+    # Note [finite in bulk]: a relu's values and the gradients only it writes cannot hold a
+    # sample's first non-finite value (the cases above still raise with those rows unread)
+    model = MLP(2, [4, 4, 1], seed=0)
+    f = compile(lambda x: model(x).tanh(), ([0.1, 0.2],), parameters=model.parameters())
+    program = f._program
+    skipped = [i for i in program.instructions if i.op.name in ("relu", "tanh")]
+    values, grads = np.zeros(program.n_batch, bool), np.zeros(program.n_batch, bool)
+    for rows in program.checked_values:
+        values[rows] = True
+    for rows in program.checked_grads:
+        grads[rows] = True
+    assert len(skipped) == 3 and not any(values[i.out].any() for i in skipped)
+    layers = [i.out for i in program.instructions if i.op.name == "dot"]
+    # the layers' gradients written by their relus alone; the head's one row is added, not assigned
+    assert [grads[rows].any() for rows in layers] == [False, False, True]
+    assert values[: program.n_inputs].all() and all(values[rows].all() for rows in layers)
+
+
 def test_the_issues_example_raises_the_engines_message() -> None:
     w = Value(1.5)
     f = compile(lambda x: (x * w).sqrt().relu(), (0.5,))

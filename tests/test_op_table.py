@@ -157,6 +157,34 @@ def test_a_named_numpy_reduction_is_the_rows_forward(op: Op) -> None:
         np.testing.assert_array_equal(found, expected)  # NaN where NaN
 
 
+FINITE = [-1.7e308, -1e10, -3.0, -1.0, -0.5, -5e-324, -0.0, 0.0, 1e-300, 0.5, 1.0, 2.5, 1e10, 1e308]
+
+
+@pytest.mark.parametrize("op", [op for op in BUILTIN_OPS if op.nonexpansive], ids=str)
+def test_a_nonexpansive_row_keeps_finite_values_finite_and_its_slopes_at_most_one(op: Op) -> None:
+    n = _n_inputs(op)
+    arg = op.arg_examples[0] if op.const else None
+    rng = np.random.default_rng(0)
+    points = [[x] * n for x in FINITE] + rng.choice(FINITE, size=(300, n)).tolist()
+    for xs in points:
+        out = op.evaluate(xs, arg)
+        local = op.local_derivatives(xs, out, arg)
+        assert math.isfinite(out), (op, xs)
+        assert all(abs(float(d)) <= 1.0 for d in local), (op, xs, local)
+
+
+def test_every_row_that_could_be_nonexpansive_says_so() -> None:
+    # the finite check reads less for each row that says it (Note [finite in bulk])
+    for op in BUILTIN_OPS:
+        if op.nonexpansive or op.const:
+            continue
+        try:
+            test_a_nonexpansive_row_keeps_finite_values_finite_and_its_slopes_at_most_one(op)
+        except (AssertionError, ArithmeticError, ValueError):
+            continue
+        raise AssertionError(f"{op.name} is nonexpansive but not flagged")
+
+
 def test_gating_rows_are_checked_where_their_output_is_zero() -> None:
     (relu,) = [op for op in BUILTIN_OPS if op.gates]
     assert relu.evaluate([-1.0]) == 0.0 and relu.local_derivatives([-1.0], 0.0) == (0.0,)

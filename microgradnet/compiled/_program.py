@@ -31,6 +31,13 @@ finite exactly when every element is (NaN and infinities survive a sum, and +inf
 NaN; an overflow of the sum itself is only a false alarm, cleared by the precise check). That
 costs one pass over each store, whatever the number of instructions. The samples it flags go
 to the engine (:mod:`microgradnet.compiled._reference`).
+
+Some rows need no look at all. A ``nonexpansive`` op (relu, tanh, max) gives a finite output for
+finite inputs, and passes back at most its output's gradient in size. So the values such an
+instruction computes are finite if its inputs are, and the gradients it alone writes (the rows
+it ``assign``s) are finite if its output's gradient is: whichever row holds a sample's first
+non-finite value, forward or backward, is written by another op, and is looked at. Half of a
+network's store is its activations and their gradients, so the check reads about half as much.
 """
 
 from __future__ import annotations
@@ -97,6 +104,7 @@ class Program:
         self.output_slots = [(layout.slot[i], layout.batch[i]) for i in trace.outputs]
         seeded = [s for s, is_batch in self.output_slots if is_batch]
         self.zeroed = _assign_gradients(self.instructions, self.n_batch, seeded)
+        self.checked_values, self.checked_grads = _rows_to_check(self.instructions, self.n_batch)
         self.aux_slots = [(layout.slot[i], layout.batch[i]) for i in trace.aux]
         self._output_rows = _batch_rows(self.output_slots)
         self._aux_rows = _batch_rows(self.aux_slots)
@@ -174,7 +182,9 @@ class Program:
         takes the parameters' own values as finite (compiled training checks every update)."""
         first = 0 if parameters else len(self.parameters)
         shared = [self.S[first:]] if GB is None else [self.S[first:], self.GS]
-        stores = [B] if GB is None else [B, GB]
+        stores = [B[rows] for rows in self.checked_values]
+        if GB is not None:
+            stores += [GB[rows] for rows in self.checked_grads]
         if math.isfinite(sum(np.add.reduce(a, axis=None) for a in (*stores, *shared))):
             return None
         if not all(np.isfinite(a).all() for a in shared):
@@ -201,7 +211,28 @@ def _assign_gradients(
         if slots.size > 1 and target.can_assign and once[slots].all():
             target.assign = True
             written[slots] = True
-    edges = np.flatnonzero(np.diff(np.concatenate([[False], ~written, [False]]).astype(np.int8)))
+    return _runs(~written)
+
+
+def _rows_to_check(instructions: list[Instruction], n_batch: int) -> tuple[list[slice], ...]:
+    """The blocks of ``B`` and of ``GB`` that the finite check reads: all but the values that
+    nonexpansive ops compute and the gradients they alone write (Note [finite in bulk])."""
+    values = np.ones(n_batch, dtype=bool)
+    grads = np.ones(n_batch, dtype=bool)
+    for instruction in instructions:
+        if not instruction.op.nonexpansive:
+            continue
+        if instruction.out_batch:
+            values[instruction.out] = False
+        for target, slots in instruction.gradient_sites():
+            if target.assign:
+                grads[slots] = False
+    return _runs(values), _runs(grads)
+
+
+def _runs(mask: np.ndarray) -> list[slice]:
+    """The runs of ``True`` in ``mask``, as slices."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], mask, [False]]).astype(np.int8)))
     return [slice(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
