@@ -165,9 +165,9 @@ class Op:
             (``hardtanh(x)`` is ``hardtanh(x, -1, 1)``, as PyTorch's).
         function: the op's name as a function of the expression grammar (``exp(x)``,
             ``max(x, y, z)``); ``None`` for an op written with an operator, ``sum`` and ``dot``.
-        linear: the local derivatives are constants (add, sub, neg): ``fixed_derivative``
-            holds them, evaluated once here (and ``passes_gradient_on`` says whether they are
-            all exactly 1, as for add).
+        linear: the local derivatives are constants (add, sub, neg, sum): ``fixed_derivative``
+            holds them for a fixed arity, evaluated once here (and ``passes_gradient_on`` says
+            whether they are all exactly 1, as for add).
         gates: where the output is exactly 0, so is every local derivative (relu below 0):
             backward passes nothing on from such a node and does not even look behind it.
         selects: the gradient goes to one input, every other local derivative being exactly 0
@@ -466,7 +466,7 @@ HARDTANH = Op("hardtanh", _clamp, _d_hardtanh, arity=3, ties_are_kinks=True, sel
               nonexpansive=True)
 
 # ----- fused n-ary nodes -----
-SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC)
+SUM = Op("sum", _sum, _d_sum, "Σ", VARIADIC, linear=True)
 MAX = Op("max", maximum, _d_select, "max", VARIADIC, ties_are_kinks=True, selects=True,
          function="max", numpy_reduction="maximum", nonexpansive=True)
 MIN = Op("min", minimum, _d_select, "min", VARIADIC, ties_are_kinks=True, selects=True,

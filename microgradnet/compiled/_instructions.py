@@ -161,6 +161,10 @@ class Variadic(KernelInstruction):
         super().__init__(op, arg, kernel, out, out_batch, needs_grad)
         self.operand = operand
         self.values = np.empty(0)
+        if op.linear:  # a sum's ones, once for its number of inputs
+            self.fixed = op.local_derivatives((0.0,) * operand.shape[0], 0.0, arg)
+        # a sum into inputs that all need it: each gets the output's gradient as it is
+        self.passes_on = self.fixed == (1.0,) * operand.shape[0] and all(needs_grad)
 
     def forward(self, S: np.ndarray, B: np.ndarray) -> None:
         values = self.operand.gather(S, B)
@@ -181,6 +185,9 @@ class Variadic(KernelInstruction):
         g = (GB if self.out_batch else GS)[self.out]
         if self.kernel.first_equal and self.operand.all_batch:
             self._to_the_first_equal(GB, g)
+            return
+        if self.passes_on:
+            self.operand.scatter(GS, GB, g[None])
             return
         passed = [
             _times(local, g) if needed else None

@@ -119,14 +119,18 @@ class Operand:
     def scatter(self, GS: np.ndarray, GB: np.ndarray, contribution: Any) -> None:
         """Add ``contribution`` (shaped like the output's gradient) into the gradient stores."""
         c = contribution
+        if self.all_batch and self.unique and not self.repeated:  # rows of GB, c broadcasts
+            if self.assign:
+                GB[self.index] = c
+            else:
+                GB[self.index] += c
+            return
         target = (*self.shape, GB.shape[1]) if self.out_batch else self.shape
         if type(c) is not np.ndarray or c.shape != target:
             c = np.broadcast_to(c, target)
         if self.repeated:
             c = c.sum(axis=0, keepdims=True)
-        if self.assign:
-            GB[self.index] = c
-        elif self.all_batch:
+        if self.all_batch:
             _add(GB, self.index, c, self.unique)
         elif self.no_batch:
             _add(GS, self.index, c.sum(axis=-1) if self.out_batch else c, self.unique)
