@@ -183,6 +183,12 @@ def test_record_special_characters_in_labels_are_escaped():
     assert r"{ a\|b\{c\}\<d\>\"e\"\\ | data 1" in source
 
 
+def test_a_label_with_a_lone_surrogate_renders_with_a_replacement_character():
+    name = b"caf\xe9".decode("utf-8", "surrogateescape")  # a file name's undecodable byte
+    svg = draw_dot(Value(1.0, label=name) * 2).pipe(format="svg").decode()
+    assert "caf\ufffd" in svg
+
+
 SCRIPT = textwrap.dedent(
     """
     from microgradnet import Value

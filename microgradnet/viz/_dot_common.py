@@ -38,8 +38,11 @@ INSTALL_HINT = (
     "(Debian/Ubuntu: `sudo apt-get install graphviz`, macOS: `brew install graphviz`, "
     "conda: `conda install -c conda-forge graphviz`) and try again"
 )
+# A lone surrogate (a label made from undecodable bytes) cannot be written as UTF-8 for dot.
 _RECORD_SPECIAL = str.maketrans(
-    {c: "\\" + c for c in '\\{}|<>"'} | {"\n": " ", "\r": " ", "\t": " "}
+    {c: "\\" + c for c in '\\{}|<>"'}
+    | {"\n": " ", "\r": " ", "\t": " "}
+    | {code: "\ufffd" for code in range(0xD800, 0xE000)}
 )
 
 
