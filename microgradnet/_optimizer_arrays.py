@@ -48,7 +48,21 @@ def runs_on_arrays(optimizer: object) -> bool:
 
 class _Group:
     def __init__(self, index: np.ndarray, state: dict[str, np.ndarray]) -> None:
-        self.index, self.state = index, state
+        self.state = state
+        self.index = index
+
+    @property
+    def index(self) -> np.ndarray:
+        """The group's parameters, as positions in the arrays."""
+        return self._index
+
+    @index.setter
+    def index(self, index: np.ndarray) -> None:
+        self._index = index
+        # a run of consecutive positions (every parameter, usually) reads and writes a view
+        self.at: slice | np.ndarray = index
+        if index.size and index[-1] - index[0] == index.size - 1 and (np.diff(index) == 1).all():
+            self.at = slice(int(index[0]), int(index[-1]) + 1)
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -150,12 +164,13 @@ class ArrayUpdate:
                 continue
             whole = index.size == group.index.size
             state = group.state if whole else {k: v[chosen] for k, v in group.state.items()}
-            new = update(self.P[index], sign * self.G[index], state, lr)
+            at = group.at if whole else index
+            new = update(self.P[at], sign * self.G[at], state, lr)
             for key, value in state.items():  # a number the formula kept (a step count): per entry
                 if not (isinstance(value, np.ndarray) and value.shape == index.shape):
                     state[key] = np.full(index.shape, value, dtype=float)
-            done.append((group, index, whole, state, np.broadcast_to(new, index.shape)))
-        for _, index, _, _, new in done:
+            done.append((group, index, at, whole, state, np.broadcast_to(new, index.shape)))
+        for _, index, _, _, _, new in done:
             if not np.isfinite(new).all():
                 bad = int(index[np.flatnonzero(~np.isfinite(new))[0]])
                 raise FloatingPointError(
@@ -163,8 +178,8 @@ class ArrayUpdate:
                     f"{float(new[np.flatnonzero(index == bad)[0]])!r}; no parameter was changed"
                 )
         split = False
-        for group, index, whole, state, new in done:
-            self.P[index] = new
+        for group, index, at, whole, state, new in done:
+            self.P[at] = new
             if not whole:  # some parameters of the group were frozen: they keep their state
                 kept = ~np.isin(group.index, index)
                 self.groups.append(_Group(index, state))
