@@ -286,12 +286,14 @@ def power(x: Any, y: Any, op: str = "pow") -> Any:
     return x**y
 
 
-def power_derivative(x: Any, y: Any) -> Any:
+def power_derivative(x: Any, y: Any, op: str = "pow") -> Any:
     """d/dx of ``x ** y``: ``y * x ** (y - 1)``, and 0 where ``y`` is 0 (``x ** 0`` is 1
     everywhere, ``0 ** 0`` included).
 
     Where the formula computes ``inf * 0`` (``y`` infinite, ``x ** (y - 1)`` 0) the limit is 0:
-    the power falls faster than ``y`` grows."""
+    the power falls faster than ``y`` grows. At ``x = 0`` with ``y < 1`` the slope is infinite:
+    an :class:`UndefinedGradient` on numbers and ``Value``s (an error only if this gradient is
+    needed: ``0 ** y`` still has its derivative in ``y``), an infinity in an array."""
     backend = _backend(x) if _backend(y) == "float" else _backend(y)
     if backend == "numpy":
         np = _library("numpy")
@@ -303,11 +305,21 @@ def power_derivative(x: Any, y: Any) -> Any:
     if backend == "graph":  # keep the graph: d/dy of this is needed at second order
         if data_of(y) == 0.0 and data_of(x) == 0.0:
             return 0.0
+        if data_of(x) == 0.0 and data_of(y) < 1.0:
+            return _infinite_slope(data_of(y), op)
         return y * x ** (y - 1)
     if y == 0.0:
         return 0.0
+    if x == 0.0 and y < 1.0:
+        return _infinite_slope(y, op)
     d = float(y * x ** (y - 1))
     return 0.0 if d != d and x == x and y == y else d
+
+
+def _infinite_slope(exponent: float, op: str) -> UndefinedGradient:
+    return UndefinedGradient(
+        f"{op}: the gradient with respect to the base is infinite at 0.0 ** {exponent!r}"
+    )
 
 
 def exponent_derivative(x: Any, y: Any, out: Any, op: str) -> Any:

@@ -397,9 +397,9 @@ DIV = Op("div", divide, lambda x, y, out: (1.0 / y, -out / y), "/", 2,
 POW = Op("pow", power, _d_pow, "**", 2, input_ranges=(_POSITIVE, MODERATE), function="pow")
 NEG = Op("neg", operator.neg, lambda x, out: -1.0, "-", linear=True, nonexpansive=True)
 # x ** c and c ** x: a plain-number operand is a constant, not a node.
-POW_CONST = Op("pow_const", power, lambda x, out, c: power_derivative(x, c), "**", const=True,
-               input_ranges=_pow_const_ranges, arg_examples=(2.0, 3.0, -1.0, 0.5, 1.5, -0.5),
-               arg_name="exponent")
+POW_CONST = Op("pow_const", power, lambda x, out, c: power_derivative(x, c, "pow_const"), "**",
+               const=True, input_ranges=_pow_const_ranges,
+               arg_examples=(2.0, 3.0, -1.0, 0.5, 1.5, -0.5), arg_name="exponent")
 RPOW = Op("rpow", lambda x, c: power(c, x, "rpow"),
           lambda x, out, c: exponent_derivative(c, x, out, "rpow"), "**", const=True,
           arg_first=True, input_ranges=(MODERATE,), arg_examples=(2.0, 0.5, 3.0), arg_name="base")

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from microgradnet import Value, compile, grad
+from microgradnet import Value, compile, grad, ops
+from microgradnet.compiled import _kernels
 from microgradnet.nn import MLP
 from microgradnet.optim import SGD, Adam
 
@@ -108,6 +109,26 @@ def test_an_undefined_gradient_is_the_engines_and_a_gated_one_is_no_error() -> N
     reference = Value(W)
     expected = sum(grad(gated(Value(x), reference), [reference])[0].data for x in (0.0, 2.0))
     assert w.grad == pytest.approx(expected) and np.isfinite(w.grad)
+
+
+@pytest.mark.parametrize("decided_before", [False, True])
+def test_an_infinite_slope_in_the_base_is_an_error_only_where_that_gradient_is_needed(
+    decided_before: bool,
+) -> None:
+    # d/dw of w ** x at w = 0, x = 0.5 is infinite (PyTorch: inf); d/dx is 0 (PyTorch: 0)
+    w, x = Value(0.0), Value(0.5)
+    assert grad(w**x, [x])[0].data == 0.0
+    with pytest.raises(ValueError, match=r"^pow: .* infinite at 0\.0 \*\* 0\.5$"):
+        grad(w**x, [w])
+    # compiled mode gives the same answers whichever compile decided pow's kernel first
+    _kernels._DECIDED.pop(ops.POW, None)
+    if decided_before:
+        v = Value(2.0)
+        compile(lambda x: v ** x[0], (np.array([3.0]),), parameters=[v])
+    f = compile(lambda x: w ** x[0], (np.array([0.5]),), parameters=[w])
+    assert f.input_gradients(np.array([[0.5], [2.0]])).tolist() == [[0.0], [0.0]]
+    with pytest.raises(ValueError, match=r"infinite at 0\.0 \*\* 0\.5 \(sample 1 of the batch\)"):
+        f.backward(np.array([[2.0], [0.5]]))  # at 0 ** 2 the slope is 0
 
 
 def test_nan_and_infinite_data_give_the_engines_values_and_gradients() -> None:
