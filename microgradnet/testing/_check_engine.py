@@ -87,20 +87,8 @@ def _as_check(
         status: Literal["pass", "not supported"] = "not supported" if note else "pass"
         detail = f"{how} ({note})" if note else f"{how} ({judged} expressions)"
         return EngineCheck(name, kind, status, detail, examples=judged)
-    return EngineCheck(
-        name,
-        kind,
-        "fail",
-        how + (f" ({note})" if note else ""),
-        outcome.expression,
-        outcome.inputs,
-        outcome.gradient,
-        outcome.numeric,
-        outcome.ours,
-        outcome.problem,
-        outcome.size,
-        judged,
-    )
+    detail = how + (f" ({note})" if note else "")
+    return EngineCheck.found(name, kind, "fail", detail, outcome, judged)
 
 
 def check_engine(

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from ._judge import Outcome
 
 __all__ = ["EngineCheck", "EngineCheckError", "EngineReport", "Status"]
 
@@ -64,6 +67,32 @@ class EngineCheck:
     problem: str = ""
     size: int = 0
     examples: int = 0
+
+    @classmethod
+    def found(
+        cls,
+        name: str,
+        kind: Literal["op", "property"],
+        status: Status,
+        detail: str,
+        outcome: Outcome,
+        examples: int,
+    ) -> EngineCheck:
+        """The check of ``name`` that judged ``outcome``: its expression, point and gradients."""
+        return cls(
+            name,
+            kind,
+            status,
+            detail,
+            outcome.expression,
+            outcome.inputs,
+            outcome.gradient,
+            outcome.numeric,
+            outcome.ours,
+            outcome.problem,
+            outcome.size,
+            examples,
+        )
 
     @property
     def failed(self) -> bool:

@@ -45,20 +45,7 @@ def _named(check: EngineCheck, name: str) -> EngineCheck:
 
 def _from_outcome(name: str, outcome: Outcome, detail: str = "") -> EngineCheck:
     status: Status = "fail" if outcome.problem else "pass"
-    return EngineCheck(
-        name,
-        "property",
-        status,
-        detail,
-        outcome.expression,
-        outcome.inputs,
-        outcome.gradient,
-        outcome.numeric,
-        outcome.ours,
-        outcome.problem,
-        outcome.size,
-        1,
-    )
+    return EngineCheck.found(name, "property", status, detail, outcome, 1)
 
 
 def _first_failure(
