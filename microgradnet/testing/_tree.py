@@ -9,7 +9,8 @@ Every decision reads the op's row (see :class:`~microgradnet.ops.Op`), never its
   squashed with ``tanh`` (``exp(tanh(a))``, ``2 ** tanh(a)``), for every input;
 * ``op.kinks``: at the drawn inputs, the argument stays ``KINK_MARGIN`` away from each kink
   (shifted by 1, up or down, otherwise);
-* ``op.ties_are_kinks``: at the drawn inputs, the largest input is clear of the runner-up.
+* ``op.ties_are_kinks``: at the drawn inputs, each input allowed anywhere is clear of every
+  other input, and the largest is clear of the runner-up.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def in_domain(op: Op, children: Sequence[Node], arg: float | None, shift_up: boo
     if op.kinks and len(placed) == 1:
         placed = [_away_from_kinks(placed[0], op.kinks, shift_up)]
     if op.ties_are_kinks and len(placed) > 1:
-        placed = _clear_of_ties(placed)
+        placed = _clear_of_ties(_free_inputs_apart(placed, ranges, shift_up))
     return placed
 
 
@@ -129,6 +130,20 @@ def _away_from_kinks(a: Node, kinks: Sequence[float], shift_up: bool) -> Node:
     if n == 0:
         return a
     return apply_op(ops.ADD if shift_up else ops.SUB, [a, constant(float(n))])
+
+
+def _free_inputs_apart(
+    children: list[Node], ranges: Sequence[ops.InputRange], shift_up: bool
+) -> list[Node]:
+    """Each input allowed anywhere moved ``KINK_MARGIN`` clear of every other input: whichever
+    two inputs tie (clamp's ``x`` and a bound, two of max's), that is a kink."""
+    apart = list(children)
+    for i, child in enumerate(children):
+        if i < len(ranges) and ranges[i] is not None:
+            continue
+        others = [other.value for j, other in enumerate(apart) if j != i]
+        apart[i] = _away_from_kinks(child, others, shift_up)
+    return apart
 
 
 def _clear_of_ties(children: list[Node]) -> list[Node]:
