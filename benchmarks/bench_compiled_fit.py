@@ -10,9 +10,10 @@ Both sides start from the same weights and see the same batches in the same orde
 own shuffle, ``random.Random(seed)``), in float64 on one thread (NumPy's BLAS too). The PyTorch
 loop is the plain one: per batch ``zero_grad``, forward, loss, ``backward``, ``step`` and
 ``loss.item()``. ``fit`` is timed whole, tracing and compiling included (reported apart too),
-with ``metrics=()`` and no progress bar. The first epoch's losses must agree before the times
-count. Runs are interleaved; the median of the per-round ratios is reported, for CPU time (this
-process's, which other work on a shared machine disturbs less) and for wall time.
+with ``metrics=()`` and no progress bar. Each run, on either side, starts after a garbage
+collection (earlier runs' garbage is not its time). The first epoch's losses must agree before
+the times count. Runs are interleaved; the median of the per-round ratios is reported, for CPU
+time (this process's, which other work on a shared machine disturbs less) and for wall time.
 
 Usage:
     python benchmarks/bench_compiled_fit.py [--model mlp|cnn|both] [--rounds 3] [--no-check]
@@ -31,6 +32,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse
+import gc
 import random
 import statistics
 import sys
@@ -111,6 +113,7 @@ def ours(task: Task, epochs: int | None = None) -> tuple[float, float, list[floa
     n = task.epochs if epochs is None else epochs
     scheduler = CosineAnnealingLR(optimizer, T_max=max(n, 1)) if task.adam else None
     X, y = task.X.tolist(), task.y.tolist()
+    gc.collect()  # earlier runs' garbage is not this run's time
     wall, cpu = time.perf_counter(), time.process_time()
     history = fit(
         model, X, y, loss=task.loss, optimizer=optimizer, epochs=n,
@@ -140,6 +143,7 @@ def theirs(task: Task, epochs: int | None = None) -> tuple[float, float, list[fl
     rng = random.Random(SEED)
     order = list(range(len(X)))
     epoch_losses = []
+    gc.collect()  # earlier runs' garbage is not this run's time
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
         rng.shuffle(order)
