@@ -4,7 +4,8 @@ Adding a built-in op means adding its row (and, if wanted, a ``Value`` method): 
 until the row works on NumPy arrays (compiled mode, vectorised), on sympy expressions (whose own
 derivative of the row's forward must equal the row's derivative rule), in the test generators,
 in drawings and, for a row with a ``function`` name, in the expression grammar; and until its
-flags (``linear``, ``bilinear``, ``gates``, ``selects``) say the truth about its rule.
+flags (``linear``, ``bilinear``, ``gates``, ``selects``, ``nonexpansive``, ``numpy_reduction``)
+say the truth about its rule.
 """
 
 from __future__ import annotations

@@ -420,8 +420,10 @@ def report_row(op: Op) -> RowReport:
 
 # ----- the page -----
 def _flags(op: Op) -> str:
-    names = ["linear", "bilinear", "gates", "selects", "ties_are_kinks", "const", "arg_first"]
-    on = [f"`{name}`" for name in names if getattr(op, name)]
+    names = ["linear", "bilinear", "gates", "selects", "nonexpansive", "ties_are_kinks", "const"]
+    on = [f"`{name}`" for name in [*names, "arg_first"] if getattr(op, name)]
+    if op.numpy_reduction:
+        on.append(f"`numpy_reduction={op.numpy_reduction!r}`")
     return ", ".join(on) or "none"
 
 
