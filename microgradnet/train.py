@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -110,6 +111,25 @@ def _check_loss_value(value: object) -> None:
             f"{type(value).__name__}: build it from the predictions with Value operations "
             "(a float, from .data or float(), cuts the graph)"
         )
+
+
+def _check_gradient(parameters: list[Value], outputs: list[Any], batch: list[int]) -> None:
+    """Refuse a step whose gradient holds a NaN or an infinity (a NaN in the data, a diverging
+    run): the optimiser would write it into every parameter. ``fit(compiled=True)`` refuses it
+    alike."""
+    grads = [p.grad for p in parameters]
+    if math.isfinite(sum(grads)) or all(map(math.isfinite, grads)):  # a sum may overflow
+        return
+    bad = [i for i, out in zip(batch, outputs, strict=True) if not _all_finite(out)][:5]
+    where = f"; samples {bad} of X give a value that is not finite" if bad else ""
+    raise FloatingPointError(
+        f"fit: the gradient is not finite on this minibatch{where}, so no parameter was changed"
+    )
+
+
+def _all_finite(output: Any) -> bool:
+    values = output if isinstance(output, list) else [output]
+    return all(math.isfinite(v) for v in values)
 
 
 def _validation_set(validation_data: Any) -> tuple[list[Any], list[Any]] | None:
@@ -262,6 +282,9 @@ def fit(
         ValueError: mismatched or empty data, or an argument out of range (named).
         TypeError: ``loss`` or a callback is neither callable nor a known name.
         TraceError: ``compiled=True`` and the model or loss builds a data-dependent graph.
+        FloatingPointError: a minibatch's gradient (or, compiled, its update) is not finite: a
+            NaN in the data or a diverging run. It names the samples that give a value that is
+            not finite, and the parameters keep the values of the step before.
 
     Example:
         >>> fit(model, X, y, loss=losses.hinge, optimizer=Adam(model.parameters(), lr=0.05),
@@ -389,10 +412,12 @@ class _Step:
             graph = self._loss_fn(predictions, batch_targets)
         _check_loss_value(graph)
         graph.backward()
+        outputs = [floats(p) for p in predictions]
+        _check_gradient(self._parameters, outputs, batch)
         if max_norm is not None:
             clip_grad_norm_(self._parameters, max_norm)
         optimizer.step()
-        return graph.data, [floats(p) for p in predictions]
+        return graph.data, outputs
 
     def sync(self) -> None:
         """Make the parameters visible in the ``Value``s (compiled training keeps them in

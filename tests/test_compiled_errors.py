@@ -160,14 +160,15 @@ def _moons(n: int = 64) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("optimizer", [SGD, Adam])
-def test_fit_compiled_never_writes_a_nan_into_a_parameter(optimizer: Any) -> None:
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fit_never_writes_a_nan_into_a_parameter(optimizer: Any, compiled: bool) -> None:
     X, y = _moons()
     X[40, 1] = np.nan  # in the third minibatch of 16
     model = MLP(2, [8, 1], seed=0)
     opt = optimizer(model.parameters(), lr=0.1)
     with pytest.raises(FloatingPointError, match=r"gradient is not finite .*samples \[40\]"):
         model.fit(X, y, loss="hinge", optimizer=opt, epochs=1, batch_size=16, shuffle=False,
-                  progress=False, compiled=True)  # fmt: skip
+                  progress=False, compiled=compiled)  # fmt: skip
     assert all(np.isfinite(p.data) for p in model.parameters())
     # the two minibatches before were taken, exactly as the dynamic fit takes them
     reference = MLP(2, [8, 1], seed=0)
@@ -178,11 +179,12 @@ def test_fit_compiled_never_writes_a_nan_into_a_parameter(optimizer: Any) -> Non
     )
 
 
-def test_fit_compiled_refuses_an_update_that_overflows() -> None:
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fit_refuses_a_diverging_step(compiled: bool) -> None:
     X, y = _moons()
     model = MLP(2, [8, 1], seed=0)
     before = [p.data for p in model.parameters()]
     with pytest.raises(FloatingPointError, match="no parameter was changed"):
         model.fit(X * 1e300, y, loss="mse", optimizer=SGD(model.parameters(), lr=1e300),
-                  epochs=1, batch_size=64, progress=False, compiled=True)  # fmt: skip
+                  epochs=1, batch_size=64, progress=False, compiled=compiled)  # fmt: skip
     assert [p.data for p in model.parameters()] == before
