@@ -35,7 +35,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import os
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -45,10 +44,10 @@ from tqdm.auto import tqdm
 
 from . import losses
 from ._callbacks import Callback, EarlyStopping, History, as_callbacks, at_least, non_negative
-from ._loss_kinds import CUSTOM, LossKind, Recognised, recognise, recording
+from ._fit_step import LossFn, Step, model_outputs, recognised_loss
+from ._loss_kinds import CUSTOM
 from ._metrics import Accuracy, floats, measure, metric_names
-from .engine import Value, no_grad
-from .optim import clip_grad_norm_
+from .engine import no_grad
 
 __all__ = [
     "LOSS_NAMES",
@@ -67,8 +66,6 @@ LOSS_NAMES = (
     "binary_cross_entropy_with_logits",
     "cross_entropy",
 )
-
-LossFn = Callable[[list[Any], list[Any]], Value]
 
 
 def _dataset(X: Any, y: Any, what: str = "") -> tuple[list[Any], list[Any]]:
@@ -93,45 +90,6 @@ def _resolve_loss(loss: Any) -> LossFn:
     raise TypeError(f"loss must be a callable or a name, got {type(loss).__name__}")
 
 
-def _recognised_loss(
-    loss_fn: LossFn, predictions: list[Any], targets: list[Any]
-) -> tuple[Value, Recognised]:
-    """``loss_fn(predictions, targets)`` and what the loss turned out to be (see
-    ``microgradnet._loss_kinds``)."""
-    with recording() as records:
-        value = loss_fn(predictions, targets)
-    _check_loss_value(value)
-    return value, recognise(records, value)
-
-
-def _check_loss_value(value: object) -> None:
-    if not isinstance(value, Value):
-        raise TypeError(
-            f"the loss must return a Value (a graph fit can differentiate), got "
-            f"{type(value).__name__}: build it from the predictions with Value operations "
-            "(a float, from .data or float(), cuts the graph)"
-        )
-
-
-def _check_gradient(parameters: list[Value], outputs: list[Any], batch: list[int]) -> None:
-    """Refuse a step whose gradient holds a NaN or an infinity (a NaN in the data, a diverging
-    run): the optimiser would write it into every parameter. ``fit(compiled=True)`` refuses it
-    alike."""
-    grads = [p.grad for p in parameters]
-    if math.isfinite(sum(grads)) or all(map(math.isfinite, grads)):  # a sum may overflow
-        return
-    bad = [i for i, out in zip(batch, outputs, strict=True) if not _all_finite(out)][:5]
-    where = f"; samples {bad} of X give a value that is not finite" if bad else ""
-    raise FloatingPointError(
-        f"fit: the gradient is not finite on this minibatch{where}, so no parameter was changed"
-    )
-
-
-def _all_finite(output: Any) -> bool:
-    values = output if isinstance(output, list) else [output]
-    return all(math.isfinite(v) for v in values)
-
-
 def _validation_set(validation_data: Any) -> tuple[list[Any], list[Any]] | None:
     """``validation_data`` checked to be ``(X_val, y_val)``."""
     if validation_data is None:
@@ -151,15 +109,6 @@ def _validation_set(validation_data: Any) -> tuple[list[Any], list[Any]] | None:
     return _dataset(X_val, y_val, what="validation ")
 
 
-def _outputs(model: Callable[[Any], Any], samples: list[Any]) -> list[Any]:
-    """The model's output for each sample: ``model.map(samples)`` when the model has that
-    batching hook (every ``Module`` does), else ``model(x)`` for each sample."""
-    batched = getattr(model, "map", None)
-    if callable(batched):
-        return list(batched(samples))
-    return [model(x) for x in samples]
-
-
 # ----- public functions -----
 def predict(model: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
     """The model's outputs on every sample, as floats, without building a graph.
@@ -173,7 +122,7 @@ def predict(model: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
     """
     samples = X.tolist() if hasattr(X, "tolist") else list(X)
     with no_grad():
-        return [floats(out) for out in _outputs(model, samples)]
+        return [floats(out) for out in model_outputs(model, samples)]
 
 
 def evaluate(
@@ -207,10 +156,10 @@ def evaluate(
     names = metric_names(metrics)
     kind = CUSTOM
     with no_grad():
-        outputs = _outputs(model, samples)
+        outputs = model_outputs(model, samples)
         logs: dict[str, float] = {}
         if loss_fn is not None:
-            value, recognised = _recognised_loss(loss_fn, outputs, targets)
+            value, recognised = recognised_loss(loss_fn, outputs, targets)
             logs["loss"], kind = value.data, recognised.kind
     values = [floats(o) for o in outputs]
     accuracy = Accuracy.infer(targets, isinstance(values[0], list), kind, threshold)
@@ -306,7 +255,7 @@ def fit(
     val = _validation_set(validation_data)
     rng = seed if isinstance(seed, random.Random) else random.Random(seed)
     parameters = model.parameters()
-    step = _Step(model, loss_fn, samples, targets, parameters, compiled, optimizer)
+    step = Step(model, loss_fn, samples, targets, parameters, compiled, optimizer)
 
     history = History()
     order = list(range(len(samples)))
@@ -356,76 +305,6 @@ def fit(
     return history
 
 
-class _Step:
-    """One minibatch's training step, dynamic or compiled; learns what the loss is the first
-    time it evaluates it (or, compiled, from one sample before tracing)."""
-
-    def __init__(
-        self,
-        model: Any,
-        loss_fn: LossFn,
-        samples: list[Any],
-        targets: list[Any],
-        parameters: list[Value],
-        compiled: bool,
-        optimizer: Any,
-    ) -> None:
-        self._model, self._loss_fn = model, loss_fn
-        self._samples, self._targets = samples, targets
-        self._parameters = parameters
-        self._recognised: Recognised | None = None
-        self._runner: Any = None
-        if compiled:
-            with no_grad():
-                predictions = _outputs(model, samples[:1])
-                _, self._recognised = _recognised_loss(loss_fn, predictions, targets[:1])
-            # A loss fit cannot vouch to be a mean over samples is checked on the first batch.
-            custom_loss = not (self._recognised.exact and self.is_mean())
-            from .compiled import CompiledTraining
-
-            self._runner = CompiledTraining(
-                model, loss_fn, samples, targets, parameters, custom_loss, optimizer
-            )
-
-    def kind(self) -> LossKind:
-        """The loss's :class:`~microgradnet.losses.LossKind` (after the first step)."""
-        return CUSTOM if self._recognised is None else self._recognised.kind
-
-    def is_mean(self) -> bool:
-        return self.kind().reduction == "mean"
-
-    def train(
-        self, batch: list[int], optimizer: Any, max_norm: float | None
-    ) -> tuple[float, list[Any]]:
-        """Zero the gradients, add the batch's into ``.grad``, clip them to ``max_norm`` (if
-        given) and step the optimiser; return the loss and the model's outputs (floats, or
-        lists of floats)."""
-        if self._runner is not None:
-            loss, outputs = self._runner.train(batch, max_norm)
-            return float(loss), list(outputs)
-        optimizer.zero_grad()
-        predictions = _outputs(self._model, [self._samples[i] for i in batch])
-        batch_targets = [self._targets[i] for i in batch]
-        if self._recognised is None:
-            graph, self._recognised = _recognised_loss(self._loss_fn, predictions, batch_targets)
-        else:
-            graph = self._loss_fn(predictions, batch_targets)
-        _check_loss_value(graph)
-        graph.backward()
-        outputs = [floats(p) for p in predictions]
-        _check_gradient(self._parameters, outputs, batch)
-        if max_norm is not None:
-            clip_grad_norm_(self._parameters, max_norm)
-        optimizer.step()
-        return graph.data, outputs
-
-    def sync(self) -> None:
-        """Make the parameters visible in the ``Value``s (compiled training keeps them in
-        arrays between epochs)."""
-        if self._runner is not None:
-            self._runner.sync()
-
-
 def _validate(
     model: Any,
     loss_fn: LossFn,
@@ -435,7 +314,7 @@ def _validate(
     targets: list[Any],
 ) -> dict[str, float]:
     with no_grad():
-        outputs = _outputs(model, samples)
+        outputs = model_outputs(model, samples)
         logs = {"loss": loss_fn(outputs, targets).data}
     logs.update(measure(names, accuracy, [floats(o) for o in outputs], targets))
     return logs
