@@ -15,6 +15,7 @@
 
 Usage:
     python benchmarks/bench_compiled_sweep.py [--part compile|step|both] [--rounds 7] [--no-check]
+        [--cells h128:512 cnn:1 ...]
 
 Exit status 1 if a target is missed (10^5 nodes compiled in under 2 s of CPU time; every step
 within 1.5x of PyTorch's time), unless ``--no-check``.
@@ -243,7 +244,9 @@ def _timed(step: Callable[[], Any], repeats: int) -> float:
     return best
 
 
-def step_sweep(rounds: int) -> bool:
+def step_sweep(rounds: int, only: set[str] | None = None) -> bool:
+    """The table of step ratios; ``only``: the cells to measure (``"h128:512"``, ``"cnn:1"``),
+    the others shown as ``-``."""
     torch.set_num_threads(1)
     print(f"\nforward + backward, compiled / PyTorch CPU time, median of {rounds} rounds, {load()}")
     print(f"{'MLP(2, [h, h, 1])':18}" + "".join(f"{f'batch {n}':>11}" for n in BATCHES))
@@ -252,6 +255,9 @@ def step_sweep(rounds: int) -> bool:
     for h in WIDTHS:
         cells = []
         for n in BATCHES:
+            if only is not None and f"h{h}:{n}" not in only:
+                cells.append(f"{'-':>11}")
+                continue
             model = MLP(2, [h, h, 1], seed=h)
             X = rng.normal(size=(max(n, 2), 2))[:n] if n > 1 else rng.normal(size=(1, 2))
             y = np.where(X[:, 0] * X[:, 1] > 0, 1.0, -1.0)
@@ -268,6 +274,9 @@ def step_sweep(rounds: int) -> bool:
     images = np.asarray(images, float)
     print(f"{'digits CNN':18}", end="")
     for n in BATCHES:
+        if only is not None and f"cnn:{n}" not in only:
+            print(f"{'-':>11}", end=" ")
+            continue
         model = digits_cnn()
         X, y = images[:n], np.asarray(labels[:n])
         pair = Pair(
@@ -286,13 +295,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part", choices=("compile", "step", "both"), default="both")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--no-check", action="store_true", help="report only, never fail")
+    parser.add_argument(
+        "--cells", nargs="+", metavar="CELL", help="step cells to measure only: h128:512 cnn:1 ..."
+    )
     args = parser.parse_args(argv)
     print(f"compiled mode sweep, {os.cpu_count()} CPUs, {load()}")
     ok = True
     if args.part in ("compile", "both"):
         ok &= compile_curve()
     if args.part in ("step", "both"):
-        ok &= step_sweep(args.rounds)
+        ok &= step_sweep(args.rounds, set(args.cells) if args.cells else None)
     return 0 if ok or args.no_check else 1
 
 
