@@ -7,6 +7,8 @@ later op (relu, tanh, 1/x) squashes the bad value into a finite one.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -129,6 +131,15 @@ def test_an_infinite_slope_in_the_base_is_an_error_only_where_that_gradient_is_n
     assert f.input_gradients(np.array([[0.5], [2.0]])).tolist() == [[0.0], [0.0]]
     with pytest.raises(ValueError, match=r"infinite at 0\.0 \*\* 0\.5 \(sample 1 of the batch\)"):
         f.backward(np.array([[2.0], [0.5]]))  # at 0 ** 2 the slope is 0
+
+
+def test_values_near_the_largest_float_raise_no_numpy_warnings() -> None:
+    w = Value(1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a RuntimeWarning from NumPy would fail here
+        f = compile(lambda x: (x * w).relu(), (np.array(1.7e308),))
+        total = f.backward(np.array([1.7e308, 1.7e308]), reduction="sum")
+    assert total == math.inf and w.grad == math.inf  # each sample's 1.7e308, summed
 
 
 def test_nan_and_infinite_data_give_the_engines_values_and_gradients() -> None:

@@ -225,7 +225,8 @@ class CompiledFunction:
         inputs = batch_array(batch, self.input_shapes)
         weight = 1.0 / inputs.shape[0] if reduction == "mean" else 1.0
         result = self.run(inputs, np.full(inputs.shape[0], weight * seed))
-        total = float(result.outputs[:, 0].sum()) * weight
+        with np.errstate(over="ignore"):  # losses summing past 1e308 make an infinite total
+            total = float(result.outputs[:, 0].sum()) * weight
         return total, result
 
     def backward(self, *batch: Any, reduction: str = "mean", gradient: float = 1.0) -> Any:

@@ -270,7 +270,8 @@ class CompiledTraining:
             G[:] = run.grads[:n_grad]
         if self._active is not None:
             arrays.G[~self._active] = 0.0  # a frozen parameter gets no gradient
-        loss = float(run.outputs[:, 0].mean())
+        with np.errstate(over="ignore"):  # losses past 1e308: an infinite mean, reported as such
+            loss = float(run.outputs[:, 0].mean())
         if not np.isfinite(G).all():
             raise _not_finite("the gradient", run.outputs, index)
         if self._unchecked:
