@@ -52,6 +52,21 @@ def _check_gradient(parameters: list[Value], outputs: list[Any], batch: list[int
     )
 
 
+def _check_update(optimizer: Any, stepped: list[Value], before: list[float]) -> None:
+    """Undo a step that wrote a NaN or an infinity (a finite gradient times a huge learning
+    rate) and refuse it, as ``fit(compiled=True)`` refuses it before writing."""
+    after = [p.data for p in stepped]
+    if math.isfinite(sum(after)) or all(map(math.isfinite, after)):
+        return
+    bad = next(i for i, x in enumerate(after) if not math.isfinite(x))
+    for p, x in zip(stepped, before, strict=True):
+        p.data = x
+    raise FloatingPointError(
+        f"fit: {type(optimizer).__name__}'s update of parameter {bad} would be {after[bad]!r}, "
+        "so no parameter was changed"
+    )
+
+
 def _all_finite(output: Any) -> bool:
     values = output if isinstance(output, list) else [output]
     return all(math.isfinite(v) for v in values)
@@ -126,7 +141,10 @@ class Step:
         _check_gradient(self._parameters, outputs, batch)
         if max_norm is not None:
             clip_grad_norm_(self._parameters, max_norm)
+        stepped = list(getattr(optimizer, "params", self._parameters))
+        before = [p.data for p in stepped]
         optimizer.step()
+        _check_update(optimizer, stepped, before)
         return graph.data, outputs
 
     def sync(self) -> None:

@@ -165,7 +165,8 @@ class ArrayUpdate:
             whole = index.size == group.index.size
             state = group.state if whole else {k: v[chosen] for k, v in group.state.items()}
             at = group.at if whole else index
-            new = update(self.P[at], sign * self.G[at], state, lr)
+            with np.errstate(over="ignore", invalid="ignore"):  # refused below, not warned of
+                new = update(self.P[at], sign * self.G[at], state, lr)
             for key, value in state.items():  # a number the formula kept (a step count): per entry
                 if not (isinstance(value, np.ndarray) and value.shape == index.shape):
                     state[key] = np.full(index.shape, value, dtype=float)

@@ -231,9 +231,9 @@ def fit(
         ValueError: mismatched or empty data, or an argument out of range (named).
         TypeError: ``loss`` or a callback is neither callable nor a known name.
         TraceError: ``compiled=True`` and the model or loss builds a data-dependent graph.
-        FloatingPointError: a minibatch's gradient (or, compiled, its update) is not finite: a
-            NaN in the data or a diverging run. It names the samples that give a value that is
-            not finite, and the parameters keep the values of the step before.
+        FloatingPointError: a minibatch's gradient or update is not finite: a NaN in the data
+            or a diverging run. It names the samples that give a value that is not finite (or
+            the parameter), and the parameters keep the values of the step before.
 
     Example:
         >>> fit(model, X, y, loss=losses.hinge, optimizer=Adam(model.parameters(), lr=0.05),

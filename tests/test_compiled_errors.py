@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from microgradnet import Value, compile, grad, ops
+from microgradnet import Value, compile, grad, losses, ops
 from microgradnet.compiled import _kernels
 from microgradnet.nn import MLP
 from microgradnet.optim import SGD, Adam
@@ -188,6 +188,20 @@ def test_fit_never_writes_a_nan_into_a_parameter(optimizer: Any, compiled: bool)
     np.testing.assert_allclose(
         [p.data for p in model.parameters()], [p.data for p in reference.parameters()], rtol=1e-9
     )
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_fit_refuses_an_update_that_overflows_from_a_finite_gradient(compiled: bool) -> None:
+    X, y = _moons()
+    model = MLP(2, [8, 1], seed=0)
+    before = [p.data for p in model.parameters()]
+    grads = [g.data for g in grad(losses.mse(model.map(X[:64].tolist()), y[:64].tolist()),
+                                  model.parameters())]  # fmt: skip
+    assert all(np.isfinite(grads)) and max(map(abs, grads)) * 1e308 == math.inf
+    with pytest.raises(FloatingPointError, match=r"update of parameter .* was changed"):
+        model.fit(X, y, loss="mse", optimizer=SGD(model.parameters(), lr=1e308), epochs=1,
+                  batch_size=64, shuffle=False, progress=False, compiled=compiled)  # fmt: skip
+    assert [p.data for p in model.parameters()] == before
 
 
 @pytest.mark.parametrize("compiled", [True, False])
