@@ -299,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         "--cells", nargs="+", metavar="CELL", help="step cells to measure only: h128:512 cnn:1 ..."
     )
     args = parser.parse_args(argv)
+    known = {f"h{h}:{n}" for h in WIDTHS for n in BATCHES} | {f"cnn:{n}" for n in BATCHES}
+    unknown = sorted(set(args.cells or ()) - known)
+    if unknown:
+        parser.error(f"unknown cells {unknown}: each is h<width>:<batch> or cnn:<batch>, "
+                     f"widths {list(WIDTHS)}, batches {list(BATCHES)}")  # fmt: skip
     print(f"compiled mode sweep, {os.cpu_count()} CPUs, {load()}")
     ok = True
     if args.part in ("compile", "both"):

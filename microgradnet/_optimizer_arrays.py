@@ -29,6 +29,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ._optimizer import Optimizer, non_negative
+from ._slices import as_index
 from .engine import Value
 
 __all__ = ["ArrayUpdate", "runs_on_arrays"]
@@ -60,9 +61,7 @@ class _Group:
     def index(self, index: np.ndarray) -> None:
         self._index = index
         # a run of consecutive positions (every parameter, usually) reads and writes a view
-        self.at: slice | np.ndarray = index
-        if index.size and index[-1] - index[0] == index.size - 1 and (np.diff(index) == 1).all():
-            self.at = slice(int(index[0]), int(index[-1]) + 1)
+        self.at = as_index(index)
 
     @property
     def keys(self) -> tuple[str, ...]:

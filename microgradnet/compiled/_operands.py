@@ -16,19 +16,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .._slices import as_index
+
 __all__ = ["Matrix", "Operand", "Windows", "as_index"]
-
-
-def as_index(idx: np.ndarray) -> np.ndarray | slice:
-    """A slice when ``idx`` (1-D) is a run of consecutive slots, else ``idx`` itself."""
-    if idx.ndim == 1 and idx.size == 1:
-        return slice(int(idx[0]), int(idx[0]) + 1)
-    if idx.ndim == 1 and idx.size > 1:
-        step = int(idx[1] - idx[0])
-        if step in (1, -1) and bool((np.diff(idx) == step).all()):
-            stop = int(idx[-1]) + step
-            return slice(int(idx[0]), None if stop < 0 else stop, step)
-    return idx
 
 
 def _unique(idx: np.ndarray) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .._callbacks import Callback
 from ..engine import Value
@@ -23,26 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["GradientFlow", "LayerGradients", "layer_gradients", "plot_gradient_flow"]
 
 
-class LayerGradients(tuple[str, float, float, float]):
+class LayerGradients(NamedTuple):
     """``(layer name, mean |grad|, max |grad|, L2 norm)`` of one layer's parameters."""
 
-    __slots__ = ()
-
-    @property
-    def name(self) -> str:
-        return self[0]
-
-    @property
-    def mean(self) -> float:
-        return self[1]
-
-    @property
-    def max(self) -> float:
-        return self[2]
-
-    @property
-    def norm(self) -> float:
-        return self[3]
+    name: str
+    mean: float
+    max: float
+    norm: float
 
 
 def _layers(model: Any) -> list[tuple[str, list[Value]]]:
@@ -81,7 +68,7 @@ def layer_gradients(model: Any) -> list[LayerGradients]:
     for name, parameters in _layers(model):
         sizes = [abs(p.grad) for p in parameters]
         norm = math.sqrt(math.fsum(g * g for g in sizes))
-        rows.append(LayerGradients((name, math.fsum(sizes) / len(sizes), max(sizes), norm)))
+        rows.append(LayerGradients(name, math.fsum(sizes) / len(sizes), max(sizes), norm))
     return rows
 
 
